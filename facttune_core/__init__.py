@@ -1,0 +1,60 @@
+"""facttune's thin core: hook specs, registry, records, recipes, staged runs, cache, CLI.
+
+Plugins import only the names exported here (and ``facttune_core.testing`` in their tests).
+Nothing here imports torch, transformers or an API SDK.
+"""
+
+from __future__ import annotations
+
+from .cache import CallCache, call_key, stable_json
+from .components import build_component, output_config, runtime_field
+from .context import Context
+from .errors import (
+    ComponentError,
+    ConfigError,
+    DataError,
+    DuplicateComponentError,
+    FacttuneError,
+    UnknownComponentError,
+    did_you_mean,
+)
+from .hookspecs import Register, hookimpl, hookspec
+from .metrics import f1_at_k, factscore, paired_bootstrap, summarize
+from .protocols import (
+    ClaimExtractor,
+    ClaimVerifier,
+    DataBundle,
+    EvidenceRetriever,
+    Generator,
+    PromptSource,
+    RewardCombiner,
+    Trainer,
+    TrainData,
+    TrainResult,
+)
+from .records import (
+    Claim,
+    Decoding,
+    Evidence,
+    Pair,
+    Passage,
+    Prompt,
+    Response,
+    Reward,
+    ScoredResponse,
+    SFTExample,
+    Verdict,
+)
+from .registry import get_registry, model_aliases, resolve_model
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CallCache", "call_key", "stable_json", "build_component", "output_config", "runtime_field", "Context",
+    "ComponentError", "ConfigError", "DataError", "DuplicateComponentError", "FacttuneError",
+    "UnknownComponentError", "did_you_mean", "Register", "hookimpl", "hookspec", "f1_at_k", "factscore",
+    "paired_bootstrap", "summarize", "ClaimExtractor", "ClaimVerifier", "DataBundle", "EvidenceRetriever",
+    "Generator", "PromptSource", "RewardCombiner", "Trainer", "TrainData", "TrainResult", "Claim", "Decoding",
+    "Evidence", "Pair", "Passage", "Prompt", "Response", "Reward", "ScoredResponse", "SFTExample", "Verdict",
+    "get_registry", "model_aliases", "resolve_model", "__version__",
+]

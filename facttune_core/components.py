@@ -1,0 +1,83 @@
+"""Validate a component's args and build it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from .context import Context
+from .errors import ConfigError, FacttuneError, ProblemList, did_you_mean
+from .registry import ComponentSpec, get_registry
+
+
+def runtime_field(default: Any = None, **kw: Any) -> Any:
+    """A config field that does not change outputs (concurrency, timeouts, batch size): left out
+    of the stage key, so changing it does not invalidate finished stages."""
+    from pydantic import Field
+
+    extra = dict(kw.pop("json_schema_extra", None) or {})
+    extra["facttune_runtime"] = True
+    return Field(default, json_schema_extra=extra, **kw)
+
+
+def output_config(config: BaseModel) -> dict[str, Any]:
+    """The config's output-relevant fields (what a stage key hashes)."""
+    data = config.model_dump(mode="json")
+    for name, f in type(config).model_fields.items():
+        extra = f.json_schema_extra if isinstance(f.json_schema_extra, dict) else {}
+        if extra.get("facttune_runtime"):
+            data.pop(name, None)
+    return data
+
+
+def validation_problems(err: ValidationError, key_prefix: str, config: type[BaseModel],
+                        where: str | None = None) -> list[FacttuneError]:
+    problems: list[FacttuneError] = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"])
+        key = f"{key_prefix}.{loc}" if loc else key_prefix
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            field_name = str(e["loc"][-1])
+            known = list(config.model_fields)
+            if len(e["loc"]) > 1:  # nested model: look its fields up
+                known = _nested_fields(config, e["loc"][:-1]) or known
+            msg = f"unknown key.{did_you_mean(field_name, known)} Known: {', '.join(known) or 'none'}"
+        elif e["type"] == "missing":
+            msg = "required key is missing"
+        else:
+            msg = f"{msg} (got {e.get('input')!r})"
+        problems.append(ConfigError(msg, where=where, key=key))
+    return problems
+
+
+def _nested_fields(config: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    model: Any = config
+    for part in loc:
+        f = getattr(model, "model_fields", {}).get(part)
+        if f is None:
+            return []
+        model = f.annotation
+    return list(getattr(model, "model_fields", {}) or [])
+
+
+def validate_args(spec: ComponentSpec, args: dict[str, Any], key_prefix: str,
+                  where: str | None = None) -> BaseModel:
+    try:
+        return spec.validate(args)
+    except ValidationError as err:
+        raise ProblemList(validation_problems(err, key_prefix, spec.config, where)) from None
+
+
+def build_component(kind: str, name: str, args: dict[str, Any], ctx: Context, key: str = "") -> Any:
+    spec = get_registry().get(kind, name)
+    cfg = validate_args(spec, args, key or "args")
+    sub = Context(cache=ctx.cache, stage_dir=ctx.stage_dir, key=key, seed=ctx.seed, counters=ctx.counters,
+                  progress_cb=ctx.progress_cb, recipe_path=ctx.recipe_path)
+    try:
+        return spec.factory(cfg, sub)
+    except FacttuneError as err:
+        raise err.located(key=key) from None
+    except (ImportError, OSError, ValueError) as err:
+        raise ConfigError(f"{name}: {err}", key=key) from err

@@ -1,0 +1,124 @@
+"""Run directories and artifacts: atomic writes, append-only partial files, manifests."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from .errors import DataError
+from .records import RECORD_TYPES, Record
+
+MANIFEST = "manifest.json"
+RECORDS = "records.jsonl"
+PARTIAL = "records.partial.jsonl"
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def record_line(rec: Record | dict[str, Any]) -> str:
+    d = rec.to_dict() if isinstance(rec, Record) else rec
+    if isinstance(rec, Record):
+        d = {"_kind": rec.kind, **d}
+    return json.dumps(d, ensure_ascii=False, allow_nan=False)
+
+
+def write_records(path: Path, records: Iterable[Record | dict[str, Any]]) -> int:
+    lines = [record_line(r) for r in records]
+    atomic_write_text(path, "".join(line + "\n" for line in lines))
+    return len(lines)
+
+
+def parse_record(d: dict[str, Any]) -> Record | dict[str, Any]:
+    kind = d.get("_kind")
+    if kind is None:
+        return d
+    cls = RECORD_TYPES[kind]
+    return cls.from_dict({k: v for k, v in d.items() if k != "_kind"})
+
+
+def iter_jsonl(path: Path, *, tolerate_torn_tail: bool = False) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) per non-empty line. A torn last line (a kill mid-write) is skipped
+    when ``tolerate_torn_tail``; anything else malformed is a DataError naming file and line."""
+    if not path.exists():
+        raise DataError("file not found", where=str(path))
+    with path.open("r", encoding="utf-8") as f:
+        lines = f.readlines()
+    for i, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            if tolerate_torn_tail and i == len(lines) and not line.endswith("\n"):
+                return
+            raise DataError(f"not valid JSON ({exc.msg})", where=str(path), key=f"line {i}") from None
+        if not isinstance(obj, dict):
+            raise DataError("expected a JSON object", where=str(path), key=f"line {i}")
+        yield i, obj
+
+
+def read_records(path: Path, *, tolerate_torn_tail: bool = False) -> list[Any]:
+    out = []
+    for i, d in iter_jsonl(path, tolerate_torn_tail=tolerate_torn_tail):
+        try:
+            out.append(parse_record(d))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DataError(f"bad record: {exc}", where=str(path), key=f"line {i}") from None
+    return out
+
+
+class PartialWriter:
+    """Appends finished records to ``records.partial.jsonl`` (fsync per chunk) so a killed stage
+    resumes where it stopped. A torn last line is dropped on resume and its work redone."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists():
+            # truncate a torn tail so appends start on a fresh line
+            data = path.read_bytes()
+            if data and not data.endswith(b"\n"):
+                cut = data.rfind(b"\n") + 1
+                with path.open("r+b") as f:
+                    f.truncate(cut)
+        self._f = path.open("a", encoding="utf-8")
+
+    def write(self, records: Iterable[Record | dict[str, Any]]) -> None:
+        text = "".join(record_line(r) + "\n" for r in records)
+        if text:
+            self._f.write(text)
+            self._f.flush()
+            os.fsync(self._f.fileno())
+
+    def close(self) -> None:
+        self._f.close()
+
+
+def read_manifest(stage_dir: Path) -> dict[str, Any] | None:
+    p = stage_dir / MANIFEST
+    if not p.exists():
+        return None
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        return None
