@@ -1,0 +1,1 @@
+"""facttune bundled plugin 'anthropic' (work in progress)."""

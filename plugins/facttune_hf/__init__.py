@@ -1,0 +1,1 @@
+"""facttune bundled plugin 'hf' (work in progress)."""

@@ -1,0 +1,1 @@
+"""facttune bundled plugin 'openai' (work in progress)."""

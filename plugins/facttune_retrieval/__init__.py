@@ -1,0 +1,1 @@
+"""facttune bundled plugin 'retrieval' (work in progress)."""

@@ -1,0 +1,1 @@
+"""facttune bundled plugin 'rewards' (work in progress)."""

@@ -1,0 +1,1 @@
+"""facttune bundled plugin 'trl' (work in progress)."""
