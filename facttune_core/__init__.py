@@ -45,6 +45,7 @@ from .records import (
     SFTExample,
     Verdict,
 )
+from .paths import cache_dir
 from .registry import get_registry, model_aliases, resolve_model
 
 __version__ = "0.1.0"
@@ -56,5 +57,5 @@ __all__ = [
     "paired_bootstrap", "summarize", "ClaimExtractor", "ClaimVerifier", "DataBundle", "EvidenceRetriever",
     "Generator", "PromptSource", "RewardCombiner", "Trainer", "TrainData", "TrainResult", "Claim", "Decoding",
     "Evidence", "Pair", "Passage", "Prompt", "Response", "Reward", "ScoredResponse", "SFTExample", "Verdict",
-    "get_registry", "model_aliases", "resolve_model", "__version__",
+    "get_registry", "model_aliases", "resolve_model", "cache_dir", "__version__",
 ]

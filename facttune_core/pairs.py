@@ -7,6 +7,7 @@ Modes:
 - ``weighted``: reward = Σ weight·reward over ``weights``, then the ``all_pairs`` rule.
 - ``flame``: best vs worst by the instruction-following reward for every prompt, plus best vs
   worst by the factuality reward for fact-seeking prompts only; the union.
+- ``sft``: every response is an SFT example (FLAME SFT-fact data, gold data baselines).
 - ``sft_filter`` (Curious Case): keep responses whose reward ≥ ``threshold`` and/or the top
   ``top_fraction`` per prompt, as SFT examples.
 """
@@ -23,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from .errors import DataError
 from .records import Pair, Prompt, Response, Reward, SFTExample
 
-PairMode = Literal["all_pairs", "max_min", "weighted", "flame", "sft_filter"]
+PairMode = Literal["all_pairs", "max_min", "weighted", "flame", "sft", "sft_filter"]
 
 
 class PairsConfig(BaseModel):
@@ -72,7 +73,7 @@ def reward_table(rewards: Sequence[Reward]) -> dict[str, dict[str, float | None]
 def build(config: PairsConfig, prompts: Sequence[Prompt], responses: Sequence[Response],
           rewards: Sequence[Reward]) -> Selection:
     table = reward_table(rewards)
-    needed = _needed_rewards(config)
+    needed = _needed_rewards(config) if config.mode != "sft" else []
     missing = [n for n in needed if n not in table]
     if missing:
         known = ", ".join(sorted(table)) or "none"
@@ -88,6 +89,11 @@ def build(config: PairsConfig, prompts: Sequence[Prompt], responses: Sequence[Re
         prompt = prompt_of.get(pid)
         if prompt is None:
             raise DataError(f"response '{group[0].id}' names prompt '{pid}', which the data does not have")
+        if config.mode == "sft":
+            for r in group:
+                sel.sft.append(SFTExample(id=r.id, prompt_id=prompt.id, prompt=prompt.text, completion=r.text,
+                                          source=str(r.meta.get("source", "model"))))
+            continue
         if config.mode == "sft_filter":
             _sft(config, prompt, group, table[config.reward], sel)
             continue
