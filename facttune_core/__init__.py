@@ -7,7 +7,7 @@ Nothing here imports torch, transformers or an API SDK.
 from __future__ import annotations
 
 from .cache import CallCache, call_key, stable_json
-from .components import build_component, output_config, runtime_field
+from .components import ExistingPath, build_component, output_config, runtime_field
 from .context import Context
 from .errors import (
     ComponentError,
@@ -20,6 +20,7 @@ from .errors import (
 )
 from .hookspecs import Register, hookimpl, hookspec
 from .metrics import f1_at_k, factscore, paired_bootstrap, summarize
+from .paths import cache_dir
 from .protocols import (
     ClaimExtractor,
     ClaimVerifier,
@@ -28,8 +29,8 @@ from .protocols import (
     Generator,
     PromptSource,
     RewardCombiner,
-    Trainer,
     TrainData,
+    Trainer,
     TrainResult,
 )
 from .records import (
@@ -45,13 +46,12 @@ from .records import (
     SFTExample,
     Verdict,
 )
-from .paths import cache_dir
 from .registry import get_registry, model_aliases, resolve_model
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "CallCache", "call_key", "stable_json", "build_component", "output_config", "runtime_field", "Context",
+    "CallCache", "ExistingPath", "call_key", "stable_json", "build_component", "output_config", "runtime_field", "Context",
     "ComponentError", "ConfigError", "DataError", "DuplicateComponentError", "FacttuneError",
     "UnknownComponentError", "did_you_mean", "Register", "hookimpl", "hookspec", "f1_at_k", "factscore",
     "paired_bootstrap", "summarize", "ClaimExtractor", "ClaimVerifier", "DataBundle", "EvidenceRetriever",

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-
 from pydantic import BaseModel, ConfigDict, Field
 
+from .components import ExistingPath
 from .context import Context
 from .errors import DataError
 from .hookspecs import Register, hookimpl
@@ -22,7 +22,7 @@ class JsonlPrompts:
 
     class Config(BaseModel):
         model_config = ConfigDict(extra="forbid")
-        path: str = Field(description="JSONL with one prompt per line")
+        path: ExistingPath = Field(description="JSONL with one prompt per line")
         text_field: str = "prompt"
         id_field: str | None = "id"
         topic_field: str | None = "topic"
@@ -30,7 +30,7 @@ class JsonlPrompts:
         reference_field: str | None = None
         default_split: str = "train"
         template: str | None = Field(None, description="e.g. 'Write me a paragraph biography of {topic}.'")
-        responses: str | None = Field(None, description="JSONL of given responses: prompt_id, text")
+        responses: ExistingPath | None = Field(None, description="JSONL of given responses: prompt_id, text")
         limit: int | None = Field(None, ge=1)
 
     def __init__(self, config: Config, ctx: Context) -> None:

@@ -45,6 +45,7 @@ class CallCache:
     def __init__(self, path: Path | str | None) -> None:
         self.path = Path(path) if path else None
         self.stats = CacheStats()
+        self.refresh = False  # True: ignore stored answers (recompute and overwrite), e.g. --force-from
         self._lock = threading.Lock()
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -58,6 +59,9 @@ class CallCache:
             "created REAL)")
 
     def get(self, key: str) -> Any | None:
+        if self.refresh:
+            self.stats.misses += 1
+            return None
         with self._lock:
             row = self._conn.execute("SELECT value FROM calls WHERE key=?", (key,)).fetchone()
         if row is None:
@@ -68,7 +72,7 @@ class CallCache:
 
     def get_many(self, keys: Sequence[str]) -> dict[str, Any]:
         found: dict[str, Any] = {}
-        uniq = list(dict.fromkeys(keys))
+        uniq = list(dict.fromkeys(keys)) if not self.refresh else []
         with self._lock:
             for i in range(0, len(uniq), 500):
                 chunk = uniq[i:i + 500]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import AfterValidator, BaseModel, ValidationError, ValidationInfo
 
 from .context import Context
 from .errors import ConfigError, FacttuneError, ProblemList, did_you_mean
@@ -81,3 +82,18 @@ def build_component(kind: str, name: str, args: dict[str, Any], ctx: Context, ke
         raise err.located(key=key) from None
     except (ImportError, OSError, ValueError) as err:
         raise ConfigError(f"{name}: {err}", key=key) from err
+
+
+def _check_exists(value: str, info: ValidationInfo) -> str:
+    base = (info.context or {}).get("base_dir") if info.context else None
+    p = Path(value).expanduser()
+    if not p.is_absolute() and base is not None:
+        p = Path(base) / p
+    if not p.exists():
+        raise ValueError(f"file not found: {p}")
+    return str(p.resolve())
+
+
+ExistingPath = Annotated[str, AfterValidator(_check_exists)]
+"""A config field naming a file that must exist; relative paths resolve against the recipe's folder
+(``facttune validate`` reports a missing file with its key)."""

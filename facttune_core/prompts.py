@@ -235,3 +235,47 @@ def few_shot_answer_prompt(instruction: str) -> str:
 def bio_prompt(name: str, chat: bool) -> str:
     """algorithms.md §4: base models continue a statement; chat models get a request."""
     return f"Write me a paragraph biography of {name}." if chat else f"Here is a biography of {name}."
+
+
+# ---------------------------------------------------------------------------- instruction following
+
+RATING_INSTRUCTION = (
+    "Rate how well the response follows the instruction: does it do what was asked, in the form "
+    "asked, completely and helpfully? Give one whole number from 1 (ignores the instruction) to 10 "
+    "(follows it perfectly). Judge instruction following only, not whether facts are correct."
+)
+
+RATING_EXAMPLES: tuple[tuple[str, str, int], ...] = (
+    ("Write a haiku about autumn rain.",
+     "Cold rain on the eaves / maple leaves drift in puddles / the lamp hums alone", 9),
+    ("List three uses of baking soda.",
+     "Baking soda is a chemical compound also called sodium bicarbonate.", 2),
+    ("Explain in two sentences why the sky is blue.",
+     "Sunlight is scattered by air molecules, and blue light scatters the most because of its short "
+     "wavelength. So when we look away from the sun, we mostly see scattered blue light, plus some "
+     "extra remarks about sunsets being red and clouds being white.", 7),
+)
+
+
+def instruction_rating_prompt(instruction: str, response: str) -> str:
+    """FLAME's instruction-following reward asked of a judge: a 1-10 rating on the last line."""
+    parts = [RATING_INSTRUCTION, ""]
+    for ins, resp, score in RATING_EXAMPLES:
+        parts += [f"Instruction: {ins}", f"Response: {resp}", f"Rating: {score}", ""]
+    parts += [f"Instruction: {instruction.strip()}", f"Response: {response.strip()}", "Rating:"]
+    return "\n".join(parts)
+
+
+def parse_rating(text: str, lo: int = 1, hi: int = 10) -> int | None:
+    """The first whole number in ``text`` (``"8"``, ``" 8/10"``, ``"Rating: 8."``) if it lies in
+    [lo, hi], else None."""
+    m = re.search(r"-?\d+(?:\.\d+)?", text)
+    if m is None:
+        return None
+    try:
+        value = float(m.group(0))
+    except ValueError:  # pragma: no cover - the regex only matches numbers
+        return None
+    if not value.is_integer() or not lo <= value <= hi:
+        return None
+    return int(value)

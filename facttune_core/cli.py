@@ -1,0 +1,238 @@
+"""The ``facttune`` command line (typer + rich). Plugins add subcommands via ``register_commands``."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .errors import FacttuneError, ProblemList
+
+app = typer.Typer(
+    name="facttune",
+    help="Make language models more factual, and measure by how much (FactTune, FLAME, belief filtering).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True, highlight=False)
+
+SetOpt = Annotated[list[str] | None, typer.Option("--set", "-s", help="Override a recipe key: stage.args.key=value")]
+
+
+def fail(err: FacttuneError, code: int = 1) -> None:
+    problems = err.problems if isinstance(err, ProblemList) else [err]
+    for p in problems:
+        err_console.print(p.render(), markup=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def validate(recipe: Path, set_: SetOpt = None) -> None:
+    """Resolve every component name and validate every table; print the plan. Loads no model."""
+    from .recipe import load_recipe
+
+    try:
+        resolved = load_recipe(recipe, set_ or [])
+    except FacttuneError as err:
+        fail(err, 2)
+    table = Table(title=f"{recipe}: plan")
+    for col in ("#", "stage", "component", "plugin", "settings"):
+        table.add_column(col)
+    for i, stage in enumerate(resolved.stages()):
+        spec = resolved.specs.get(stage)
+        cfg = resolved.configs.get(stage)
+        settings = (cfg.model_dump(exclude_defaults=True) if cfg is not None
+                    else getattr(resolved.recipe, stage).model_dump(exclude_defaults=True))
+        table.add_row(str(i), stage, spec.name if spec else "(core)", f"{spec.plugin} {spec.version}" if spec else "",
+                      _short(settings))
+    console.print(table)
+    console.print("[green]ok[/green]: recipe is valid")
+
+
+def _short(d: dict[str, Any], limit: int = 90) -> str:
+    s = ", ".join(f"{k}={v!r}" for k, v in d.items())
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+@app.command()
+def run(
+    recipe: Path,
+    run_dir: Annotated[Path | None, typer.Option(help="Run folder (default: run.run_dir or runs/<name>)")] = None,
+    set_: SetOpt = None,
+    until: Annotated[str | None, typer.Option(help="Stop after this stage")] = None,
+    force_from: Annotated[str | None, typer.Option(help="Recompute this stage and all after it (ignores the call cache there)")] = None,
+    no_cache: Annotated[bool, typer.Option(help="Use a throw-away call cache")] = False,
+    report: Annotated[bool, typer.Option(help="Write the report at the end")] = True,
+) -> None:
+    """Run a recipe's stages in order; finished stages are reused, an interrupted one resumes."""
+    from .pipeline import Pipeline
+    from .recipe import load_recipe
+
+    try:
+        resolved = load_recipe(recipe, set_ or [])
+    except FacttuneError as err:
+        fail(err, 2)
+    t0 = time.perf_counter()
+    reporter = RichReporter(console)
+    pipe = None
+    try:
+        pipe = Pipeline(resolved, run_dir, until=until, force_from=force_from, reporter=reporter,
+                        no_cache=no_cache)
+        console.print(f"[bold]facttune run[/bold] {recipe} → {pipe.run_dir}")
+        with reporter:
+            results = pipe.run()
+    except KeyboardInterrupt:
+        err_console.print(f"{recipe}: interrupted; finished work is kept. Run the same command again to resume.")
+        raise typer.Exit(130) from None
+    except FacttuneError as err:
+        if pipe is not None and pipe.results:
+            _summary(pipe.results, time.perf_counter() - t0)
+        fail(err.located(str(recipe)), 1)
+    _summary(results, time.perf_counter() - t0)
+    if report and (until is None or until == resolved.stages()[-1]):
+        from .report import write_report
+
+        try:
+            out = write_report(pipe.run_dir, console=console)
+            console.print(f"report: {out}")
+        except FacttuneError as err:
+            fail(err, 1)
+
+
+def _summary(results: dict[str, Any], seconds: float) -> None:
+    t = Table(title=f"stages ({seconds:.1f} s)")
+    for col in ("stage", "status", "items", "out", "s", "hits", "misses"):
+        t.add_column(col, justify="left" if col in ("stage", "status") else "right")
+    t.add_column("counts", overflow="fold", min_width=24)
+    for name, r in results.items():
+        notes = ", ".join(f"{k}={v}" for k, v in sorted(r.counts.items()))
+        t.add_row(name, r.status, str(r.items), str(len(r.records)), f"{r.seconds:.1f}", str(r.hits), str(r.misses),
+                  notes)
+    console.print(t)
+    ev = results.get("evaluate")
+    if ev is not None:
+        from .report import evaluation_table
+
+        console.print(evaluation_table(ev.manifest.get("summary", {})))
+
+
+@app.command()
+def report(run_dir: Path) -> None:
+    """Write report.html and plots for a run folder and print the before/after table."""
+    from .report import write_report
+
+    try:
+        out = write_report(run_dir, console=console)
+    except FacttuneError as err:
+        fail(err, 1)
+    from .report import evaluation_summary_of, evaluation_table
+
+    summary = evaluation_summary_of(run_dir)
+    if summary:
+        console.print(evaluation_table(summary))
+    console.print(f"report: {out}")
+
+
+@app.command()
+def plugins(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False) -> None:
+    """List installed plugins, their versions and the components each provides, by kind."""
+    from .plugins import get_plugin_manager, plugin_info
+    from .registry import KIND_LABELS, get_registry
+
+    try:
+        reg = get_registry()
+    except FacttuneError as err:
+        fail(err, 1)
+    infos = plugin_info(get_plugin_manager())
+    data: list[dict[str, Any]] = []
+    for info in infos:
+        comps: dict[str, list[str]] = {}
+        for kind, table in reg.components.items():
+            names = sorted(n for n, s in table.items() if s.plugin == info.name)
+            if names:
+                comps[kind] = names
+        models = sorted(a for a, m in reg.models.items() if m.plugin == info.name)
+        entry: dict[str, Any] = {"name": info.name, "version": info.version, "module": info.module,
+                                 "distribution": info.distribution, "components": comps}
+        if models:
+            entry["models"] = models
+        data.append(entry)
+    if as_json:
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        return
+    t = Table(title="facttune plugins")
+    for col in ("plugin", "version", "components"):
+        t.add_column(col)
+    for e in data:
+        lines = [f"{KIND_LABELS[k]}: {', '.join(v)}" for k, v in e["components"].items()]
+        if e.get("models"):
+            lines.append(f"models: {', '.join(e['models'])}")
+        t.add_row(e["name"], e["version"], "\n".join(lines) or "-")
+    console.print(t)
+
+
+class RichReporter:
+    """Progress bars for the pipeline (rich)."""
+
+    def __init__(self, con: Console) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.progress = Progress(SpinnerColumn(), TextColumn("{task.description:<28}"), BarColumn(),
+                                 MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(), console=con,
+                                 transient=False)
+
+    def __enter__(self) -> RichReporter:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def start(self, label: str, total: int | None) -> Any:
+        return self.progress.add_task(label, total=total)
+
+    def advance(self, task: Any, n: int = 1) -> None:
+        if n:
+            self.progress.advance(task, n)
+
+    def finish(self, task: Any) -> None:
+        t = self.progress.tasks[task] if isinstance(task, int) and task < len(self.progress.tasks) else None
+        if t is not None and t.total is None:
+            self.progress.update(task, total=1, completed=1)
+
+    def log(self, message: str) -> None:
+        self.progress.console.log(message)
+
+
+def _add_plugin_commands() -> None:
+    try:
+        from .plugins import get_plugin_manager
+
+        get_plugin_manager().hook.register_commands(cli=app)
+    except FacttuneError as err:  # still let `facttune --help` work and say what broke
+        err_console.print(f"warning: {err}")
+
+
+def main() -> None:
+    _add_plugin_commands()
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,240 @@
+"""Recipes: TOML → validated pydantic models. Every problem is reported as
+``RECIPE: stage.key: message``, all at once, before anything heavy loads."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .components import output_config, validate_args, validation_problems
+from .errors import ConfigError, FacttuneError, ProblemList, did_you_mean
+from .pairs import PairsConfig
+from .registry import ComponentSpec, get_registry
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+# stage table → component kind, in run order
+STAGES: tuple[str, ...] = ("data", "generate", "extract", "retrieve", "verify", "reward", "pairs", "train",
+                           "evaluate")
+COMPONENT_KINDS: dict[str, str] = {
+    "data": "prompt_source",
+    "generate": "generator",
+    "extract": "claim_extractor",
+    "retrieve": "evidence_retriever",
+    "verify": "claim_verifier",
+    "reward": "reward_combiner",
+    "train": "trainer",
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RunTable(_Strict):
+    name: str = "run"
+    seed: int = 0
+    run_dir: str | None = Field(None, description="default: runs/<recipe name>")
+    cache: str | None = Field(None, description="call cache path; default <cache dir>/calls.sqlite")
+
+
+class ComponentTable(_Strict):
+    component: str
+    args: dict[str, Any] = Field(default_factory=dict)
+    chunk_size: int | None = Field(None, ge=1, description="items per resumable chunk")
+
+
+class GenerateTable(ComponentTable):
+    split: str = "train"
+
+
+class TrainTable(_Strict):
+    component: str
+    args: dict[str, Any] = Field(default_factory=dict)
+    model: dict[str, Any] = Field(default_factory=dict)
+
+
+class EvaluateTable(_Strict):
+    split: str = "test"
+    n: int = Field(1, ge=1, description="responses per held-out prompt")
+    generate: dict[str, Any] = Field(default_factory=dict, description="overrides of [generate].args")
+    bootstrap: int = Field(2000, ge=100)
+    limit: int | None = Field(None, ge=1, description="at most this many held-out prompts")
+
+
+class ReportTable(_Strict):
+    html: bool = True
+    plots: bool = True
+    max_drilldown: int = Field(200, ge=0, description="responses shown with per-claim detail")
+
+
+class Recipe(_Strict):
+    run: RunTable = Field(default_factory=RunTable)
+    data: ComponentTable
+    generate: GenerateTable | None = None
+    extract: ComponentTable | None = None
+    retrieve: ComponentTable | None = None
+    verify: ComponentTable | None = None
+    reward: ComponentTable | None = None
+    pairs: PairsConfig | None = None
+    train: TrainTable | None = None
+    evaluate: EvaluateTable | None = None
+    report: ReportTable = Field(default_factory=ReportTable)
+
+
+class Resolved:
+    """A validated recipe: the model, each stage's spec and validated config."""
+
+    def __init__(self, path: Path, recipe: Recipe, raw: dict[str, Any]) -> None:
+        self.path = path
+        self.recipe = recipe
+        self.raw = raw
+        self.specs: dict[str, ComponentSpec] = {}
+        self.configs: dict[str, BaseModel] = {}
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+    def stages(self) -> list[str]:
+        return [s for s in STAGES if getattr(self.recipe, s, None) is not None]
+
+    def stage_config(self, stage: str) -> dict[str, Any]:
+        """What the stage key hashes for this stage (besides upstream, component and version)."""
+        table = getattr(self.recipe, stage)
+        if stage in self.configs:
+            out: dict[str, Any] = {"config": output_config(self.configs[stage])}
+            if isinstance(table, GenerateTable):
+                out["split"] = table.split
+            return out
+        return {"config": table.model_dump(mode="json")}
+
+
+def parse_value(text: str) -> Any:
+    """A ``--set`` value: TOML syntax if it parses (3, 0.5, true, "x", [1,2], {a=1}), else a string."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str], where: str) -> None:
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"--set expects KEY=VALUE, got '{item}'", where=where)
+        key, value = item.split("=", 1)
+        parts = [p for p in key.strip().split(".") if p]
+        if not parts:
+            raise ConfigError(f"--set has an empty key in '{item}'", where=where)
+        node = raw
+        for p in parts[:-1]:
+            nxt = node.setdefault(p, {})
+            if not isinstance(nxt, dict):
+                raise ConfigError(f"cannot set '{key}': '{p}' is not a table", where=where, key=key)
+            node = nxt
+        node[parts[-1]] = parse_value(value.strip())
+
+
+def load_raw(path: Path) -> dict[str, Any]:
+    where = str(path)
+    if not path.exists():
+        raise ConfigError("recipe file not found", where=where)
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}", where=where) from None
+    except UnicodeDecodeError:
+        raise ConfigError("not a UTF-8 text file", where=where) from None
+
+
+def load_recipe(path: Path | str, overrides: list[str] | None = None) -> Resolved:
+    """Parse, override, validate every table and every component's args. Raises ProblemList."""
+    path = Path(path)
+    where = str(path)
+    raw = load_raw(path)
+    apply_overrides(raw, overrides or [], where)
+    problems: list[FacttuneError] = []
+    # unknown top-level tables first, with did-you-mean against the stage names
+    known_tables = list(Recipe.model_fields)
+    for key in list(raw):
+        if key not in known_tables:
+            problems.append(ConfigError(f"unknown table.{did_you_mean(key, known_tables)} "
+                                        f"Known: {', '.join(known_tables)}", where=where, key=key))
+            raw.pop(key)
+    try:
+        recipe = Recipe.model_validate(raw)
+    except ValidationError as err:
+        problems += validation_problems(err, "", Recipe, where)
+        raise ProblemList(_fix_keys(problems)) from None
+    resolved = Resolved(path, recipe, raw)
+    registry = get_registry()
+    for stage, kind in COMPONENT_KINDS.items():
+        table = getattr(recipe, stage)
+        if table is None:
+            continue
+        try:
+            spec = registry.get(kind, table.component)
+        except FacttuneError as err:
+            problems.append(err.located(where, f"{stage}.component"))
+            continue
+        resolved.specs[stage] = spec
+        if stage == "train":
+            args: dict[str, Any] = {"args": table.args, "model": table.model}
+            prefix = "train"
+        else:
+            args, prefix = table.args, f"{stage}.args"
+        try:
+            resolved.configs[stage] = validate_with_context(spec, args, prefix, where, path.parent)
+        except ProblemList as pl:
+            problems += pl.problems
+        except FacttuneError as err:
+            problems.append(err.located(where, prefix))
+    if recipe.evaluate is not None and recipe.generate is None:
+        problems.append(ConfigError("evaluate needs a [generate] table (it re-generates on held-out prompts)",
+                                    where=where, key="evaluate"))
+    if recipe.evaluate is not None and recipe.generate is not None and "generate" in resolved.specs:
+        gen_fields = resolved.specs["generate"].config.model_fields
+        if recipe.train is not None and "adapter" not in gen_fields:
+            problems.append(ConfigError(f"generator '{recipe.generate.component}' takes no 'adapter', so the "
+                                        "tuned model cannot be evaluated", where=where, key="evaluate"))
+        bad = [k for k in recipe.evaluate.generate if k not in gen_fields]
+        for k in bad:
+            problems.append(ConfigError(f"unknown key.{did_you_mean(k, list(gen_fields))}", where=where,
+                                        key=f"evaluate.generate.{k}"))
+    if recipe.train is not None and recipe.pairs is None:
+        problems.append(ConfigError("train needs a [pairs] table (pairs or SFT examples to train on)",
+                                    where=where, key="train"))
+    if recipe.pairs is not None and recipe.reward is None and recipe.pairs.mode != "sft":
+        problems.append(ConfigError(f"pairs mode '{recipe.pairs.mode}' needs a [reward] table", where=where,
+                                    key="pairs.mode"))
+    if problems:
+        raise ProblemList(problems)
+    return resolved
+
+
+def _fix_keys(problems: list[FacttuneError]) -> list[FacttuneError]:
+    out = []
+    for p in problems:
+        key = p.key[1:] if p.key and p.key.startswith(".") else p.key
+        out.append(type(p)(p.message, where=p.where, key=key))
+    return out
+
+
+def validate_with_context(spec: ComponentSpec, args: dict[str, Any], prefix: str, where: str,
+                          base_dir: Path) -> BaseModel:
+    """Validate with pydantic context ``{"base_dir": recipe folder}`` so path fields can resolve."""
+    try:
+        return spec.config.model_validate(args, context={"base_dir": base_dir})
+    except ValidationError as err:
+        raise ProblemList(validation_problems(err, prefix, spec.config, where)) from None
+    except FacttuneError as err:
+        raise err.located(where, prefix) from None
+
+
+__all__ = ["Recipe", "Resolved", "load_recipe", "STAGES", "COMPONENT_KINDS", "validate_args", "parse_value"]

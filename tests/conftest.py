@@ -1,0 +1,1 @@
+pytest_plugins = ["facttune_core.testing"]
