@@ -1,0 +1,67 @@
+"""Shared pieces: sub-component tables, verdict alignment, reward sanity checks."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from facttune_core import ComponentError, Context, DataError, Reward, ScoredResponse, Verdict
+
+
+class SubComponent(BaseModel):
+    """A component built by name inside another one: ``{component = "hf/generate", args = {...}}``."""
+
+    model_config = ConfigDict(extra="forbid")
+    component: str
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
+def build_sub(ctx: Context, kind: str, sub: SubComponent, field: str) -> Any:
+    """Build a sub-component; its errors name ``<ctx.key>.<field>.args``."""
+    key = f"{ctx.key}.{field}" if ctx.key else field
+    return ctx.build(kind, sub.component, dict(sub.args), key=f"{key}.args")
+
+
+def aligned_verdicts(item: ScoredResponse) -> list[Verdict]:
+    """The verdict of each claim, in claim order (matched by claim id, not position)."""
+    if not item.claims:
+        return []
+    by_id = {v.claim_id: v for v in item.verdicts}
+    if not by_id:
+        raise DataError(f"response '{item.response.id}' has {len(item.claims)} claims but no verdicts: "
+                        "this reward needs a [verify] stage (or data with verdicts)")
+    out = []
+    for c in item.claims:
+        v = by_id.get(c.id)
+        if v is None:
+            raise DataError(f"claim '{c.id}' has no verdict (verdicts and claims do not match)")
+        out.append(v)
+    return out
+
+
+def is_empty(item: ScoredResponse) -> bool:
+    return not item.response.text.strip()
+
+
+def no_score(item: ScoredResponse, ctx: Context, name: str, reason: str,
+             details: dict[str, Any] | None = None) -> Reward:
+    """A reward of None (no score), counted: ``empty_responses`` or ``abstentions`` etc."""
+    ctx.count(reason)
+    return Reward(response_id=item.response.id, prompt_id=item.prompt.id, name=name, value=None,
+                  details={"reason": reason, **(details or {})})
+
+
+def make_reward(item: ScoredResponse, name: str, value: float | None, details: dict[str, Any],
+                key: str) -> Reward:
+    if value is not None and not math.isfinite(value):
+        raise ComponentError(f"reward '{name}' of response '{item.response.id}' is {value}: not a number",
+                             key=key or None)
+    return Reward(response_id=item.response.id, prompt_id=item.prompt.id, name=name, value=value,
+                  details=details)
+
+
+def mean(xs: Sequence[float]) -> float | None:
+    return sum(xs) / len(xs) if xs else None
