@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from facttune_core import FacttuneError
+
 from .labeled import summarize_file
 
 
@@ -17,7 +19,11 @@ def labeled(
     gamma: Annotated[float, typer.Option(help="length penalty γ (0 = the paper's human FActScore)")] = 0.0,
 ) -> None:
     """Per file: responses, response rate and the human FActScore (IR counts as unsupported)."""
-    rows = [summarize_file(f, gamma) for f in files]
+    try:
+        rows = [summarize_file(f, gamma) for f in files]
+    except FacttuneError as err:  # one line, no traceback
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(1) from None
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
