@@ -1,0 +1,123 @@
+"""``facttune kb build`` / ``kb search`` / ``kb info``."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from facttune_core import Claim, Context, FacttuneError
+
+kb_app = typer.Typer(help="Knowledge sources: build a passage db, search it.", no_args_is_help=True)
+
+
+def _fail(err: FacttuneError) -> None:
+    typer.echo(f"error: {err}", err=True)
+    raise typer.Exit(1)
+
+
+@contextmanager
+def _bar(label: str) -> Iterator[Callable[[int, int | None], None]]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  transient=True, disable=not sys.stderr.isatty()) as prog:
+        task = prog.add_task(label, total=None)
+
+        def advance(n: int, total: int | None) -> None:
+            prog.update(task, advance=n, total=total)
+
+        yield advance
+
+
+@kb_app.command("build")
+def build(
+    source: str = typer.Argument(..., help="'wiki-vital', a FActScore/facttune .db, .jsonl, .parquet, a datasets "
+                                 "folder or 'hf:<name>[:<config>]'"),
+    out: Path | None = typer.Option(None, "--out", "-o", help="the db to write (default: in the facttune cache)"),
+    title_field: str = typer.Option("title", help="title column (jsonl / parquet / HF)"),
+    text_field: str = typer.Option("text", help="text column (jsonl / parquet / HF)"),
+    split: str = typer.Option("train", help="HF dataset split"),
+    max_tokens: int = typer.Option(256, help="passage size (approximate tokens)"),
+    force: bool = typer.Option(False, help="rebuild when the db exists"),
+) -> None:
+    """Build a passage db (FActScore's format) from a knowledge source."""
+    from .kb import SourceSpec, build_db, default_db_path, open_docs
+
+    spec = SourceSpec(title_field, text_field, split, max_tokens)
+    try:
+        target = out or default_db_path(source, spec)
+        if target.exists() and not force:
+            typer.echo(f"{target} exists (use --force to rebuild)")
+            return
+        docs, total = open_docs(source, spec)
+        with _bar(f"building {target.name}") as advance:
+            stats = build_db(docs, target, source=source, max_tokens=max_tokens, progress=advance, total=total)
+    except FacttuneError as err:
+        _fail(err)
+        return
+    typer.echo(f"{stats.path}: {stats.documents} documents, {stats.passages} passages"
+               + (f", {stats.skipped} skipped (duplicate title or empty text)" if stats.skipped else ""))
+
+
+@kb_app.command("search")
+def search(
+    db: str = typer.Argument(..., help="a db, or any source 'kb build' accepts ('wiki-vital')"),
+    query: str = typer.Argument(..., help="the claim or question"),
+    topic: str | None = typer.Option(None, "--topic", "-t", help="search only this article (FActScore's rule)"),
+    k: int = typer.Option(5, "-k", "--k", min=1, help="passages to show"),
+    retriever: str = typer.Option("bm25", "--retriever", "-r", help="bm25 or dense"),
+) -> None:
+    """Print the top passages for QUERY (best first), optionally within the article TOPIC."""
+    from .retrievers import BM25Retriever, DenseRetriever
+
+    classes: dict[str, Any] = {"bm25": BM25Retriever, "dense": DenseRetriever}
+    if retriever not in classes:
+        typer.echo(f"error: --retriever: unknown retriever '{retriever}' (bm25 or dense)", err=True)
+        raise typer.Exit(2)
+    cls = classes[retriever]
+    try:
+        r = cls(cls.Config(source=db, k=k, topic_only=topic is not None), Context(key="kb search"))
+        if topic is not None:  # resolve first so the error names the option, not a recipe key
+            title = r.resolve_topic(topic)
+            if title is None:
+                typer.echo(f"error: --topic: {r.kb.unknown_topic_message(topic)}", err=True)
+                raise typer.Exit(1)
+        ev = r.retrieve([Claim(id="q", response_id="q", prompt_id="q", text=query, topic=topic)])[0]
+    except FacttuneError as err:
+        _fail(err)
+        return
+    if not ev.passages:
+        typer.echo("no passages")
+        return
+    for rank, p in enumerate(reversed(ev.passages), start=1):
+        typer.echo(f"[{rank}] {p.title}  (score {p.score:.3f})")
+        typer.echo(p.text)
+        typer.echo("")
+
+
+@kb_app.command("info")
+def info(db: str = typer.Argument(..., help="a db, or any source 'kb build' accepts")) -> None:
+    """Show a db's path, size and build metadata."""
+    from .kb import KnowledgeBase, resolve_db
+
+    try:
+        path = resolve_db(db)
+        kb = KnowledgeBase(path)
+    except FacttuneError as err:
+        _fail(err)
+        return
+    typer.echo(f"path: {path}")
+    typer.echo(f"documents: {len(kb)}")
+    for key, value in sorted(kb.meta.items()):
+        typer.echo(f"{key}: {value}")
+    if not kb.meta:
+        typer.echo("format: FActScore (no facttune metadata)")
+
+
+def register(cli: Any) -> None:
+    cli.add_typer(kb_app, name="kb")
