@@ -47,6 +47,8 @@ def validation_problems(err: ValidationError, key_prefix: str, config: type[Base
             msg = f"unknown key.{did_you_mean(field_name, known)} Known: {', '.join(known) or 'none'}"
         elif e["type"] == "missing":
             msg = "required key is missing"
+        elif e["type"] in ("value_error", "assertion_error"):
+            msg = msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
         else:
             msg = f"{msg} (got {e.get('input')!r})"
         problems.append(ConfigError(msg, where=where, key=key))

@@ -65,7 +65,8 @@ def make_plugin_manager(extra: list[Any] | None = None, entry_points: bool = Tru
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
-        raise FacttuneError(f"plugin '{exc.plugin_name}' has a hook implementation that matches no hook spec "
+        name = pm.get_name(exc.plugin) if getattr(exc, "plugin", None) is not None else "?"
+        raise FacttuneError(f"plugin '{name}' has a hook implementation that matches no hook spec "
                             f"(misspelled?): {exc}") from exc
     return pm
 

@@ -139,6 +139,30 @@ def parse_true_false(text: str) -> bool:
 TRUE_WORDS = ("True", "true", "TRUE")
 FALSE_WORDS = ("False", "false", "FALSE")
 
+# Chat-style judges (API models) get the same user prompt plus a system line that asks for the
+# format the parsers read.
+CHAT_TRUE_FALSE_SYSTEM = "You check statements. Answer with one word: True or False."
+CHAT_EXTRACT_SYSTEM = ("You split sentences into atomic facts. Follow the examples and answer only with "
+                       "the facts of the last sentence, one per line, each starting with \"- \".")
+
+
+def p_true_from_logprobs(top: Sequence[tuple[str, float]]) -> float | None:
+    """P(True) from one output position's top alternatives ``(token, logprob)``: the mass of the
+    True variants over True + False (any case, leading space or quotes); None when neither
+    appears (the caller then reads the text)."""
+    import math
+
+    t = f = 0.0
+    for tok, lp in top:
+        w = tok.strip().strip("\"'*.:").lower()
+        if w == "true":
+            t += math.exp(lp)
+        elif w == "false":
+            f += math.exp(lp)
+    if t + f <= 0.0:
+        return None
+    return t / (t + f)
+
 # ---------------------------------------------------------------------------- AQ confidence
 
 QUESTION_INSTRUCTION = (
