@@ -8,6 +8,17 @@ from __future__ import annotations
 
 from .cache import CallCache, call_key, stable_json
 from .components import ExistingPath, build_component, output_config, runtime_field
+from .concurrency import (
+    ApiConfig,
+    ApiRunner,
+    ChatBackend,
+    ChatRequest,
+    ChatResult,
+    Failure,
+    PriceTable,
+    RateLimiter,
+    run_sync,
+)
 from .context import Context
 from .errors import (
     ComponentError,
@@ -58,4 +69,6 @@ __all__ = [
     "Generator", "PromptSource", "RewardCombiner", "Trainer", "TrainData", "TrainResult", "Claim", "Decoding",
     "Evidence", "Pair", "Passage", "Prompt", "Response", "Reward", "ScoredResponse", "SFTExample", "Verdict",
     "get_registry", "model_aliases", "resolve_model", "cache_dir", "__version__",
+    "ApiConfig", "ApiRunner", "ChatBackend", "ChatRequest", "ChatResult", "Failure", "PriceTable", "RateLimiter",
+    "run_sync",
 ]

@@ -1,0 +1,163 @@
+"""OpenAI chat-completions components (and every OpenAI-compatible server via ``base_url``).
+
+Only the backend is OpenAI-specific; batching, caching, limits, retries and accounting live in
+``facttune_core.concurrency``. The SDK is imported when a call is made, never at import time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+
+from facttune_core import ConfigError, Context
+from facttune_core.concurrency import (
+    ApiConfig,
+    BeliefConfig,
+    ChatBackend,
+    ChatBelief,
+    ChatClaimExtractor,
+    ChatGenerator,
+    ChatRequest,
+    ChatResult,
+    ChatVerifier,
+    ClaimsConfig,
+    Failure,
+    GeneratorConfig,
+    MalformedResponse,
+    VerifierConfig,
+    connection_failure,
+    http_failure,
+)
+
+PRICES = Path(__file__).with_name("prices.json")
+DEFAULT_MODEL = "gpt-4o-mini"
+MODEL_DOC = "model name as the server knows it (vLLM: the served name; Ollama: e.g. llama3.2)"
+KEY_DOC = "environment variable holding the key; optional when base_url points at a local server"
+OFFICIAL_URL = "https://api.openai.com/v1"
+
+
+class OpenAIBackend:
+    """One chat-completions call with ``openai.AsyncOpenAI`` (SDK retries off: ours run)."""
+
+    provider = "openai"
+
+    def __init__(self, config: ApiConfig, ctx: Context) -> None:
+        self.c = config
+        self.ctx = ctx
+        self.no_logprobs = False  # set when the server rejects the logprobs parameters
+        self.url = config.base_url or os.environ.get("OPENAI_BASE_URL") or OFFICIAL_URL
+
+    def _key(self, name: str) -> str:
+        return f"{self.ctx.key}.{name}" if self.ctx.key else name
+
+    def open(self) -> Any:
+        import openai
+
+        key = os.environ.get(self.c.api_key_env)
+        if not key:
+            if self.c.base_url is None:
+                raise ConfigError(f"environment variable {self.c.api_key_env} is not set (the OpenAI API key); "
+                                  "export it, or name another variable here", key=self._key("api_key_env"))
+            key = "no-key"  # local servers (vLLM, llama.cpp, Ollama) accept any key unless started with one
+        return openai.AsyncOpenAI(api_key=key, base_url=self.c.base_url, timeout=self.c.timeout, max_retries=0)
+
+    async def close(self, client: Any) -> None:
+        await client.close()
+
+    async def complete(self, client: Any, req: ChatRequest) -> ChatResult:
+        import openai
+
+        messages: list[dict[str, str]] = []
+        if req.system:
+            messages.append({"role": "system", "content": req.system})
+        messages.append({"role": "user", "content": req.user})
+        kw: dict[str, Any] = {"model": self.c.model, "messages": messages, "max_tokens": req.max_tokens}
+        if req.temperature is not None:
+            kw["temperature"] = req.temperature
+        if req.top_p is not None:
+            kw["top_p"] = req.top_p
+        if req.stop:
+            kw["stop"] = list(req.stop)
+        if req.seed is not None:
+            kw["seed"] = req.seed
+        if req.top_logprobs and not self.no_logprobs:
+            kw["logprobs"] = True
+            kw["top_logprobs"] = req.top_logprobs
+        try:
+            resp = await client.chat.completions.create(**kw)
+        except openai.BadRequestError as exc:
+            if "logprobs" in kw and "logprob" in str(exc).lower():
+                self.no_logprobs = True  # this model/server has none: ask without, read the text
+                self.ctx.count("logprobs_unsupported")
+                return await self.complete(client, req)
+            raise
+        if isinstance(resp, str) or not getattr(resp, "choices", None):
+            raise MalformedResponse("no choices in the answer")
+        ch = resp.choices[0]
+        if ch.message is None:
+            raise MalformedResponse("no message in the first choice")
+        top = None
+        lp = getattr(ch, "logprobs", None)
+        if lp is not None and lp.content:
+            top = [[(t.token, float(t.logprob)) for t in (pos.top_logprobs or [])] or [(pos.token, float(pos.logprob))]
+                   for pos in lp.content[:3]]
+        usage = resp.usage
+        return ChatResult(text=ch.message.content or "", tokens_in=int(getattr(usage, "prompt_tokens", 0) or 0),
+                          tokens_out=int(getattr(usage, "completion_tokens", 0) or 0),
+                          finish_reason=ch.finish_reason, top=top)
+
+    def classify(self, exc: BaseException) -> Failure | None:
+        import openai
+
+        if isinstance(exc, openai.APITimeoutError):
+            return Failure(True, f"no answer from {self.url} within {self.c.timeout:g}s", kind="timeout")
+        if isinstance(exc, openai.APIConnectionError):
+            return connection_failure(exc, self.url)
+        if isinstance(exc, openai.APIStatusError):
+            return http_failure(exc.status_code, exc.message, exc.response.headers, self.c.api_key_env)
+        if isinstance(exc, openai.APIResponseValidationError | json.JSONDecodeError | MalformedResponse):
+            return Failure(True, f"malformed answer from {self.url}: {exc}", kind="malformed")
+        return None
+
+
+class _OpenAI:
+    price_file = PRICES
+
+    def make_backend(self) -> ChatBackend:
+        return OpenAIBackend(self.c, self.ctx)  # type: ignore[attr-defined]
+
+
+class Chat(_OpenAI, ChatGenerator):
+    """OpenAI chat completions (or any compatible server): n samples per prompt."""
+
+    class Config(GeneratorConfig):
+        model: str = Field(DEFAULT_MODEL, description=MODEL_DOC)
+        api_key_env: str = Field("OPENAI_API_KEY", description=KEY_DOC)
+
+
+class Claims(_OpenAI, ChatClaimExtractor):
+    """Atomic claims per sentence by an OpenAI-compatible chat judge."""
+
+    class Config(ClaimsConfig):
+        model: str = Field(DEFAULT_MODEL, description=MODEL_DOC)
+        api_key_env: str = Field("OPENAI_API_KEY", description=KEY_DOC)
+
+
+class TrueFalse(_OpenAI, ChatVerifier):
+    """True/False verdict over the evidence: P(True) from logprobs, text otherwise."""
+
+    class Config(VerifierConfig):
+        model: str = Field(DEFAULT_MODEL, description=MODEL_DOC)
+        api_key_env: str = Field("OPENAI_API_KEY", description=KEY_DOC)
+
+
+class Belief(_OpenAI, ChatBelief):
+    """The judge's own P(True) per claim from logprobs, no evidence."""
+
+    class Config(BeliefConfig):
+        model: str = Field(DEFAULT_MODEL, description=MODEL_DOC)
+        api_key_env: str = Field("OPENAI_API_KEY", description=KEY_DOC)
