@@ -418,9 +418,8 @@ class ApiRunner:
             for t in done:
                 exc = t.exception()
                 if exc is not None:
-                    if isinstance(exc, ComponentError):
-                        kept = len(found)
-                        raise ComponentError(f"{exc.message} ({kept} answered calls are kept in the cache; "
+                    if isinstance(exc, ComponentError) and found:
+                        raise ComponentError(f"{exc.message} ({len(found)} answered calls are kept in the cache; "
                                              "rerun to resume)", key=exc.key) from None
                     raise exc
         finally:
@@ -461,7 +460,7 @@ class ApiRunner:
                     retry_ok = False  # server down or wrong base_url: say so now, not in minutes
                 if not retry_ok:
                     why = self._scrub(failure.message)
-                    if failure.retry:
+                    if failure.retry and not (failure.refused and not self.answered_ok):
                         why = f"gave up after {attempt} retries: {why}"
                     raise ComponentError(why, key=self.key(failure.field)) from None
                 delay = backoff_delay(attempt, self.c.backoff_base, self.c.backoff_max, failure.retry_after,

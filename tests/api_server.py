@@ -212,8 +212,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, {"error": {"message": f"Not Found: {path}", "type": "not_found"}})
             return
         if s.api_key is not None:
-            given = (self.headers.get("x-api-key") if anthropic
-                     else (self.headers.get("Authorization") or "").removeprefix("Bearer "))
+            bearer = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
+            given = (self.headers.get("x-api-key") or bearer) if anthropic else bearer
             if given != s.api_key:
                 msg = f"Incorrect API key provided: {given}"
                 body = ({"type": "error", "error": {"type": "authentication_error", "message": msg}} if anthropic
