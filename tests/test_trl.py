@@ -1,0 +1,222 @@
+"""The ``trl`` plugin: config checks, data errors, and real (tiny-model) DPO / SFT runs in the worker."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from _trl_tiny import make_tiny_model, tiny_pairs, tiny_sft
+from facttune_trl import DPOTrainerComponent, SFTTrainerComponent
+from facttune_trl.components import worker_command
+from facttune_trl.worker import ABORT_ENV, TRL_MAX_LENGTH_DEFAULT
+
+from facttune_core import (
+    ComponentError,
+    ConfigError,
+    Context,
+    DataError,
+    FacttuneError,
+    SFTExample,
+    TrainData,
+    get_registry,
+)
+
+FAST_DPO = {"max_steps": 4, "learning_rate": 5e-3, "per_device_train_batch_size": 4, "save_steps": 2,
+            "max_length": 64, "beta": 0.1}
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_tiny_model(tmp_path_factory.mktemp("tiny") / "chat")
+
+
+def dpo(args: dict | None = None, model: dict | None = None, key: str = "train") -> DPOTrainerComponent:
+    cfg = DPOTrainerComponent.Config.model_validate({"args": args or {}, "model": model or {}})
+    return DPOTrainerComponent(cfg, Context(key=key))
+
+
+# ---------------------------------------------------------------------------- registry / config (no TRL)
+def test_registered_and_import_is_light():
+    reg = get_registry()
+    assert reg.get("trainer", "trl/dpo").factory is DPOTrainerComponent
+    assert reg.get("trainer", "trl/sft").factory is SFTTrainerComponent
+    code = ("import sys, facttune_trl, facttune_trl.config, facttune_trl.components; "
+            "heavy = [m for m in ('torch', 'transformers', 'trl', 'peft', 'datasets', 'bitsandbytes', 'matplotlib') "
+            "if m in sys.modules]; print(heavy); sys.exit(1 if heavy else 0)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_unknown_trl_argument_is_one_line_naming_the_key():
+    with pytest.raises(ConfigError) as e:
+        dpo({"bta": 0.2})
+    assert str(e.value) == "train.args.bta: unknown TRL DPOConfig argument. Did you mean 'beta'?"
+    with pytest.raises(ConfigError, match=r"^train\.args\.max_prompt_length: .*max_length"):
+        dpo({"max_prompt_length": 128})
+    with pytest.raises(ConfigError, match=r"^train\.args\.output_dir: set by facttune"):
+        dpo({"output_dir": "/tmp/x"})
+    with pytest.raises(ConfigError, match=r"^train\.args\.completion_only_loss: .*SFTConfig argument: use trl/sft"):
+        dpo({"completion_only_loss": True})
+    with pytest.raises(ConfigError, match=r"^train\.args\.beta: unknown TRL SFTConfig argument"):
+        SFTTrainerComponent.Config.model_validate({"args": {"beta": 0.1}})
+    # loss types incl. IPO and cDPO label smoothing, optim etc. pass
+    dpo({"loss_type": "ipo", "label_smoothing": 0.1, "optim": "rmsprop", "warmup_steps": 150})
+
+
+def test_recipe_validation_reports_train_keys(tmp_path):
+    from facttune_core.components import validate_args
+
+    spec = get_registry().get("trainer", "trl/dpo")
+    with pytest.raises(ConfigError) as e:
+        validate_args(spec, {"args": {"lerning_rate": 1e-5}, "model": {}}, "train")
+    assert str(e.value).splitlines() == ["train.args.lerning_rate: unknown TRL DPOConfig argument. "
+                                         "Did you mean 'learning_rate'?"]
+    with pytest.raises(FacttuneError) as e2:
+        validate_args(spec, {"args": {}, "model": {"lora_rr": 8}}, "train")
+    assert str(e2.value).startswith("train.model.lora_rr: unknown key. Did you mean 'lora_r'?")
+
+
+def test_static_field_lists_match_installed_trl():
+    import dataclasses
+
+    import trl
+    from facttune_trl.trl_fields import DPO_CONFIG_FIELDS, SFT_CONFIG_FIELDS, TRL_VERSION
+    from trl import DPOConfig, SFTConfig
+
+    dpo_now = {f.name for f in dataclasses.fields(DPOConfig) if f.init}
+    sft_now = {f.name for f in dataclasses.fields(SFTConfig) if f.init}
+    assert DPO_CONFIG_FIELDS == dpo_now, (f"trl {trl.__version__} (lists from {TRL_VERSION}): "
+                                          f"+{sorted(dpo_now - DPO_CONFIG_FIELDS)} -{sorted(DPO_CONFIG_FIELDS - dpo_now)}")
+    assert SFT_CONFIG_FIELDS == sft_now
+    assert DPOConfig.__dataclass_fields__["max_length"].default == TRL_MAX_LENGTH_DEFAULT
+    assert SFTConfig.__dataclass_fields__["max_length"].default == TRL_MAX_LENGTH_DEFAULT
+
+
+def test_launcher_env(monkeypatch, tmp_path):
+    monkeypatch.setenv("FACTTUNE_TRL_LAUNCHER", "accelerate launch --num_processes 2")
+    assert worker_command(tmp_path / "job.json") == ["accelerate", "launch", "--num_processes", "2", "-m",
+                                                     "facttune_trl.worker", str(tmp_path / "job.json")]
+
+
+# ---------------------------------------------------------------------------- data errors (no worker)
+def test_empty_and_malformed_pairs(tmp_path):
+    with pytest.raises(DataError) as e:
+        dpo().train(TrainData(pairs=[]), tmp_path / "a")
+    assert str(e.value) == "train: no preference pairs to train on"
+    with pytest.raises(DataError, match="got 8 SFT examples: train them with trl/sft"):
+        dpo().train(TrainData(sft=tiny_sft()), tmp_path / "a")
+    good = tiny_pairs(2)
+    bad = replace(good[1], chosen="  ")
+    with pytest.raises(DataError) as e2:
+        dpo().train(TrainData(pairs=[good[0], bad]), tmp_path / "b")
+    assert str(e2.value) == "train: pair 'p1': empty 'chosen'"
+    same = replace(good[1], rejected=good[1].chosen)
+    with pytest.raises(DataError, match="pair 'p1': chosen and rejected are the same text"):
+        dpo().train(TrainData(pairs=[same]), tmp_path / "c")
+    notext = replace(good[0], prompt=None)
+    with pytest.raises(DataError, match="pair 'p0': 'prompt' is NoneType, not text"):
+        dpo().train(TrainData(pairs=[notext]), tmp_path / "d")
+    with pytest.raises(DataError, match="^train: no SFT examples"):
+        SFTTrainerComponent(SFTTrainerComponent.Config(), Context(key="train")).train(TrainData(), tmp_path / "e")
+    for d in ("a", "b", "c", "d", "e"):
+        assert not (tmp_path / d / "adapter").exists()
+
+
+def test_malformed_data_file_in_worker(tmp_path):
+    from facttune_trl.worker import read_rows
+
+    p = tmp_path / "train_data.jsonl"
+    p.write_text('{"id": "p0", "prompt": "x", "chosen": "a", "rejected": "b"}\n{"id": "p1", "prompt": \n')
+    with pytest.raises(DataError) as e:
+        read_rows(p)
+    assert str(e.value).startswith(f"{p}: line 2: not valid JSON")
+    p.write_text("\n")
+    with pytest.raises(DataError, match="no examples"):
+        read_rows(p)
+
+
+# ---------------------------------------------------------------------------- worker runs (tiny model)
+def test_too_long_pair_names_it(tiny_model, tmp_path):
+    pairs = tiny_pairs(3)
+    long = replace(pairs[2], chosen=" ".join(["lisbon"] * 80))
+    with pytest.raises(DataError) as e:
+        dpo({"max_length": 40}, {"name": str(tiny_model)}).train(TrainData(pairs=[*pairs[:2], long]), tmp_path)
+    msg = str(e.value)
+    assert "\n" not in msg
+    assert msg.startswith("train.args.max_length: pair 'p2' is ") and "longer than max_length 40" in msg
+    assert not (tmp_path / "adapter").exists()
+
+
+def test_bad_model_and_bad_arg_value_are_one_line(tmp_path):
+    with pytest.raises(ConfigError) as e:
+        dpo({}, {"name": str(tmp_path / "no-such-model")}).train(TrainData(pairs=tiny_pairs(2)), tmp_path / "a")
+    assert str(e.value).startswith("train.model.name: cannot load model") and "\n" not in str(e.value)
+    assert not (tmp_path / "a" / "adapter").exists()
+
+
+def test_dpo_kill_resume_and_learns(tiny_model, tmp_path, monkeypatch):
+    from facttune_trl.logprobs import pair_margins
+
+    out = tmp_path / "train"
+    pairs = tiny_pairs(8)
+    # 1) a run killed right after the checkpoint of step 2: an error, no adapter, a checkpoint
+    monkeypatch.setenv(ABORT_ENV, "2")
+    with pytest.raises(ComponentError) as e:
+        dpo(FAST_DPO, {"name": str(tiny_model), "lora_r": 8}).train(TrainData(pairs=pairs), out)
+    assert "\n" not in str(e.value) and "exit code 3" in str(e.value)
+    assert not (out / "adapter").exists()
+    assert (out / "checkpoints" / "checkpoint-2" / "trainer_state.json").exists()
+    monkeypatch.delenv(ABORT_ENV)
+    # 2) the rerun resumes from step 2 and finishes
+    comp = dpo(FAST_DPO, {"name": str(tiny_model), "lora_r": 8})
+    res = comp.train(TrainData(pairs=pairs), out)
+    m = res.metrics
+    assert res.adapter_dir == out / "adapter"
+    assert m["resumed_from_step"] == 2 and m["steps"] == 4
+    for f in ("adapter_config.json", "adapter_model.safetensors", "tokenizer_config.json", "facttune_adapter.json"):
+        assert (out / "adapter" / f).exists(), f
+    assert (out / "curves.png").stat().st_size > 1000
+    cfg = json.loads((out / "train_config.json").read_text())
+    assert cfg["trl_args"]["beta"] == 0.1 and cfg["trl_args"]["use_cpu"] is True
+    assert cfg["lora"]["r"] == 8 and cfg["chat_format"] is True
+    # the log covers all steps (restored from the checkpoint), with DPO's reward metrics
+    steps = [e["step"] for e in res.log]
+    assert steps == [1, 2, 3, 4]
+    assert all("rewards/accuracies" in e and "rewards/margins" in e for e in res.log)
+    assert res.log[-1]["loss"] < res.log[0]["loss"] - 1e-3  # the loss moves (down)
+    assert res.log[-1]["rewards/margins"] > 0
+    # 3) the adapter moves the chosen-minus-rejected log-prob margin up, vs the base
+    mg = pair_margins(tiny_model, out / "adapter", pairs)
+    gain = [t - b for t, b in zip(mg["tuned"], mg["base"], strict=True)]
+    assert sum(gain) / len(gain) > 0.05, mg
+    assert sum(g > 0 for g in gain) >= 6
+    # 4) a finished adapter is returned without training again
+    t0 = time.perf_counter()
+    again = dpo(FAST_DPO, {"name": str(tiny_model), "lora_r": 8}).train(TrainData(pairs=pairs), out)
+    assert time.perf_counter() - t0 < 2 and again.metrics == m
+    # ... but not for other settings
+    with pytest.raises(ComponentError, match="trained with other settings"):
+        dpo({**FAST_DPO, "beta": 0.5}, {"name": str(tiny_model), "lora_r": 8}).train(TrainData(pairs=pairs), out)
+
+
+def test_sft_plain_text_and_drop_too_long(tmp_path):
+    model = make_tiny_model(tmp_path / "plain", chat=False)
+    data = tiny_sft(8)
+    long = SFTExample(id="long", prompt_id="x", prompt="Write me a paragraph biography of Ada Quill.",
+                      completion=" ".join(["oslo"] * 80))
+    cfg = SFTTrainerComponent.Config.model_validate({
+        "args": {"max_steps": 3, "learning_rate": 1e-2, "max_length": 48, "per_device_train_batch_size": 4},
+        "model": {"name": str(model), "too_long": "drop"}})
+    res = SFTTrainerComponent(cfg, Context(key="train")).train(TrainData(sft=[*data, long]), tmp_path / "out")
+    assert res.metrics["dropped"] == 1 and res.metrics["examples"] == 8
+    assert res.metrics["chat_format"] is False
+    assert [e["step"] for e in res.log] == [1, 2, 3]
+    assert res.log[-1]["loss"] < res.log[0]["loss"]
+    assert (res.adapter_dir / "adapter_model.safetensors").exists()
+    cfg_json = json.loads((tmp_path / "out" / "train_config.json").read_text())
+    assert cfg_json["trl_args"]["completion_only_loss"] is True
