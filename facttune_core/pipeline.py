@@ -134,6 +134,10 @@ class Pipeline:
 
     def _ctx(self, stage: str, stage_dir: Path | None, counters: Counter[str]) -> Context:
         key = "train" if stage == "train" else f"{stage}.args"
+        if stage_dir is not None and stage_dir.parent.name in ("before", "after"):
+            ev = self.recipe.evaluate
+            if ev is not None and stage in ("extract", "retrieve", "verify") and getattr(ev, stage) is not None:
+                key = f"evaluate.{stage}.args"
         return Context(cache=self.cache, stage_dir=stage_dir, key=key, seed=self.recipe.run.seed,
                        counters=counters, recipe_path=self.r.path)
 
@@ -149,9 +153,9 @@ class Pipeline:
 
     def _key(self, stage: str, upstream: str | None, extra: Any = None) -> str:
         spec = self.r.specs.get(stage)
-        cfg = self.r.stage_config(stage) if getattr(self.recipe, stage, None) is not None else None
-        return stage_key(upstream, stage, spec.name if spec else None, spec.version if spec else None,
-                         {"cfg": cfg, "extra": extra})
+        cfg = self.r.stage_config(stage) if self.r.table(stage) is not None else None
+        return stage_key(upstream, stage.split(".")[-1], spec.name if spec else None,
+                         spec.version if spec else None, {"cfg": cfg, "extra": extra})
 
     def _dir(self, root: Path, stage: str, key: str) -> Path:
         return root / f"{STAGE_INDEX[stage]:02d}-{stage}-{key}"
@@ -337,51 +341,52 @@ class Pipeline:
         return self._records("extract", Claim)
 
     def _stage_extract(self, up: str | None, root: Path | None = None, responses: list[Response] | None = None,
-                       label: str | None = None) -> StageResult:
-        table = self.recipe.extract
+                       label: str | None = None, table_name: str = "extract") -> StageResult:
+        table = self.r.table(table_name)
         assert table is not None
         responses = self._responses() if responses is None else responses
-        key = self._key("extract", up)
+        key = self._key(table_name, up)
 
         def make(ctx: Context) -> Callable[[list[Response]], list[list[Record]]]:
-            ex = self._build("extract", ctx)
+            ex = self._build("extract", ctx, spec_stage=table_name)
             return lambda batch: ex.extract(batch)
 
         return self._chunked("extract", key, root or self.run_dir, responses, lambda r: r.id, make,
                              table.chunk_size or DEFAULT_CHUNKS["extract"], label=label,
-                             config_for_manifest=self.r.stage_config("extract"))
+                             config_for_manifest=self.r.stage_config(table_name))
 
     def _stage_retrieve(self, up: str | None, root: Path | None = None, claims: list[Claim] | None = None,
-                        label: str | None = None) -> StageResult:
-        table = self.recipe.retrieve
+                        label: str | None = None, table_name: str = "retrieve") -> StageResult:
+        table = self.r.table(table_name)
         assert table is not None
         claims = self._claims() if claims is None else claims
-        key = self._key("retrieve", up)
+        key = self._key(table_name, up)
 
         def make(ctx: Context) -> Callable[[list[Claim]], list[list[Record]]]:
-            rt = self._build("retrieve", ctx)
+            rt = self._build("retrieve", ctx, spec_stage=table_name)
             return lambda batch: [[e] for e in rt.retrieve(batch)]
 
         return self._chunked("retrieve", key, root or self.run_dir, claims, lambda c: c.id, make,
                              table.chunk_size or DEFAULT_CHUNKS["retrieve"], label=label,
-                             config_for_manifest=self.r.stage_config("retrieve"))
+                             config_for_manifest=self.r.stage_config(table_name))
 
     def _stage_verify(self, up: str | None, root: Path | None = None, claims: list[Claim] | None = None,
-                      evidence: list[Evidence] | None = None, label: str | None = None) -> StageResult:
-        table = self.recipe.verify
+                      evidence: list[Evidence] | None = None, label: str | None = None,
+                      table_name: str = "verify") -> StageResult:
+        table = self.r.table(table_name)
         assert table is not None
         claims = self._claims() if claims is None else claims
         evidence = self._records("retrieve", Evidence) if evidence is None else evidence
         ev = {e.claim_id: e for e in evidence}
-        key = self._key("verify", up)
+        key = self._key(table_name, up)
 
         def make(ctx: Context) -> Callable[[list[Claim]], list[list[Record]]]:
-            vf = self._build("verify", ctx)
+            vf = self._build("verify", ctx, spec_stage=table_name)
             return lambda batch: [[v] for v in vf.verify(batch, [ev.get(c.id) for c in batch])]
 
         return self._chunked("verify", key, root or self.run_dir, claims, lambda c: c.id, make,
                              table.chunk_size or DEFAULT_CHUNKS["verify"], label=label,
-                             config_for_manifest=self.r.stage_config("verify"))
+                             config_for_manifest=self.r.stage_config(table_name))
 
     def _scored(self, responses: list[Response], claims: list[Claim], verdicts: list[Verdict],
                 evidence: list[Evidence]) -> list[ScoredResponse]:
@@ -525,16 +530,18 @@ class Pipeline:
             claims: list[Claim] = []
             evidence: list[Evidence] = []
             verdicts: list[Verdict] = []
-            if self.recipe.extract is not None:
-                e = self._stage_extract(upk, root, responses, label=f"evaluate {variant}: extract")
+            sx, sr, sv = (self.r.scoring_stage(x) for x in ("extract", "retrieve", "verify"))
+            if sx is not None:
+                e = self._stage_extract(upk, root, responses, label=f"evaluate {variant}: extract", table_name=sx)
                 claims = [c for c in e.records if isinstance(c, Claim)]
                 upk, chain["extract"] = e.key, e.dir.name
-            if self.recipe.retrieve is not None and claims:
-                rr = self._stage_retrieve(upk, root, claims, label=f"evaluate {variant}: retrieve")
+            if sr is not None and claims:
+                rr = self._stage_retrieve(upk, root, claims, label=f"evaluate {variant}: retrieve", table_name=sr)
                 evidence = [x for x in rr.records if isinstance(x, Evidence)]
                 upk, chain["retrieve"] = rr.key, rr.dir.name
-            if self.recipe.verify is not None and claims:
-                vr = self._stage_verify(upk, root, claims, evidence, label=f"evaluate {variant}: verify")
+            if sv is not None and claims:
+                vr = self._stage_verify(upk, root, claims, evidence, label=f"evaluate {variant}: verify",
+                                        table_name=sv)
                 verdicts = [x for x in vr.records if isinstance(x, Verdict)]
                 upk, chain["verify"] = vr.key, vr.dir.name
             sub[variant] = chain

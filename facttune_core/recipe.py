@@ -61,11 +61,17 @@ class TrainTable(_Strict):
 
 
 class EvaluateTable(_Strict):
+    """Before/after on held-out prompts. ``extract`` / ``retrieve`` / ``verify`` override the main
+    chain's components for scoring (e.g. a belief-filtered or AQ recipe is still judged by FActScore)."""
+
     split: str = "test"
     n: int = Field(1, ge=1, description="responses per held-out prompt")
     generate: dict[str, Any] = Field(default_factory=dict, description="overrides of [generate].args")
     bootstrap: int = Field(2000, ge=100)
     limit: int | None = Field(None, ge=1, description="at most this many held-out prompts")
+    extract: ComponentTable | None = None
+    retrieve: ComponentTable | None = None
+    verify: ComponentTable | None = None
 
 
 class ReportTable(_Strict):
@@ -105,9 +111,23 @@ class Resolved:
     def stages(self) -> list[str]:
         return [s for s in STAGES if getattr(self.recipe, s, None) is not None]
 
+    def table(self, stage: str) -> Any:
+        """The recipe table of ``stage`` or of an evaluate override such as ``evaluate.verify``."""
+        if "." in stage:
+            a, b = stage.split(".", 1)
+            return getattr(getattr(self.recipe, a), b)
+        return getattr(self.recipe, stage)
+
+    def scoring_stage(self, stage: str) -> str | None:
+        """Which table scores ``stage`` (extract / retrieve / verify) in the evaluate stage."""
+        ev = self.recipe.evaluate
+        if ev is not None and getattr(ev, stage) is not None:
+            return f"evaluate.{stage}"
+        return stage if getattr(self.recipe, stage) is not None else None
+
     def stage_config(self, stage: str) -> dict[str, Any]:
         """What the stage key hashes for this stage (besides upstream, component and version)."""
-        table = getattr(self.recipe, stage)
+        table = self.table(stage)
         if stage in self.configs:
             out: dict[str, Any] = {"config": output_config(self.configs[stage])}
             if isinstance(table, GenerateTable):
@@ -195,6 +215,21 @@ def load_recipe(path: Path | str, overrides: list[str] | None = None) -> Resolve
             problems += pl.problems
         except FacttuneError as err:
             problems.append(err.located(where, prefix))
+    for sub in ("extract", "retrieve", "verify"):
+        table = getattr(recipe.evaluate, sub) if recipe.evaluate is not None else None
+        if table is None:
+            continue
+        stage = f"evaluate.{sub}"
+        try:
+            spec = registry.get(COMPONENT_KINDS[sub], table.component)
+        except FacttuneError as err:
+            problems.append(err.located(where, f"{stage}.component"))
+            continue
+        resolved.specs[stage] = spec
+        try:
+            resolved.configs[stage] = validate_with_context(spec, table.args, f"{stage}.args", where, path.parent)
+        except ProblemList as pl:
+            problems += pl.problems
     if recipe.evaluate is not None and recipe.generate is None:
         problems.append(ConfigError("evaluate needs a [generate] table (it re-generates on held-out prompts)",
                                     where=where, key="evaluate"))

@@ -161,3 +161,17 @@ def test_bad_split_is_one_line(fake_registry, fake_recipe, tmp_path):
 
     with pytest.raises(DataError, match="no prompts in split 'dev'"):
         Pipeline(load_recipe(fake_recipe, ["generate.split=dev"]), tmp_path / "run").run()
+
+
+def test_evaluate_can_score_with_other_components(fake_registry, tmp_path):
+    """A belief-filtered recipe trains on the model's own P(True) but is evaluated by retrieval + judge."""
+    text = fake_recipe_text().replace('[retrieve]\ncomponent = "fake/retriever"\n', "")
+    text = text.replace('[evaluate]\nsplit = "test"', '[evaluate]\nsplit = "test"\nretrieve = { component = "fake/retriever" }')
+    recipe = tmp_path / "r.toml"
+    recipe.write_text(text)
+    res = _run(recipe, tmp_path / "run")
+    assert "retrieve" not in res
+    chains = res["evaluate"].manifest["chains"]
+    assert set(chains["before"]) == {"generate", "extract", "retrieve", "verify"}
+    ev_dir = res["evaluate"].dir / "before" / chains["before"]["retrieve"]
+    assert len(read_records(ev_dir / "records.jsonl")) > 0
