@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
 import json
 import math
 import random
@@ -707,10 +708,21 @@ def usage_summary(runners: Sequence[ApiRunner]) -> dict[str, Any]:
 __all__ = [
     "ApiConfig", "ApiRunner", "BeliefConfig", "ChatBackend", "ChatBelief", "ChatClaimExtractor", "ChatGenerator",
     "ChatRequest", "ChatResult", "ChatVerifier", "ClaimsConfig", "Failure", "connection_failure",
-    "connection_refused", "GeneratorConfig", "MalformedResponse",
+    "connection_refused", "shared_ssl_context", "GeneratorConfig", "MalformedResponse",
     "PriceTable", "RateLimiter", "Usage", "VerifierConfig", "backoff_delay", "http_failure", "retry_after_seconds",
     "run_sync", "usage_summary",
 ]
+
+
+@functools.lru_cache(maxsize=1)
+def shared_ssl_context() -> Any:
+    """One SSL context per process for every API client: building one loads the CA bundle
+    (~0.1 s), and a component opens a client per batch. Pass it as the HTTP client's ``verify``."""
+    try:
+        import httpx2 as hx  # what the current SDKs use
+    except ImportError:  # pragma: no cover - older SDKs use httpx
+        import httpx as hx  # type: ignore[no-redef]
+    return hx.create_ssl_context()
 
 
 def connection_refused(exc: BaseException) -> bool:

@@ -18,7 +18,8 @@ models; others get 404), ``logprobs`` ("yes" | "no": ignore the parameter | "rej
 Counters: ``requests``, ``answered`` (200s written), ``faults``, ``answered_keys`` (a Counter of
 request-body hashes), ``max_inflight``.
 
-Run standalone: ``python tests/api_server.py --port 8765 --latency 0.2``.
+Run standalone: ``python tests/api_server.py --port 8765 --latency 0.2`` (GET /stats shows the
+counters, GET /reset zeroes them).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import json
 import math
 import random
 import re
+import socket
 import threading
 import time
 from collections import Counter
@@ -171,6 +173,11 @@ class _Handler(BaseHTTPRequestHandler):
     srv: FakeApiServer
     protocol_version = "HTTP/1.1"
 
+    def setup(self) -> None:
+        super().setup()
+        # headers and body go out in two writes: without this, Nagle + delayed ACK add ~40 ms a call
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         pass
 
@@ -186,6 +193,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
     def do_GET(self) -> None:  # noqa: N802
+        s = self.srv
+        if self.path == "/stats":  # counters, for a server in another process (the bench)
+            with s.lock:
+                self._send(200, {"requests": s.requests, "answered": s.answered, "max_inflight": s.max_inflight,
+                                 "faults": dict(s.faults)})
+            return
+        if self.path == "/reset":
+            s.reset_counters()
+            self._send(200, {"ok": True})
+            return
         self._send(404, {"error": {"message": "Not Found", "type": "not_found"}})
 
     def do_POST(self) -> None:  # noqa: N802
@@ -322,13 +339,13 @@ if __name__ == "__main__":
     import argparse
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--port", type=int, default=8765)
+    ap.add_argument("--port", type=int, default=8765, help="0: any free port (printed)")
     ap.add_argument("--latency", type=float, default=0.0)
     ap.add_argument("--p429", type=float, default=0.0)
     ap.add_argument("--p500", type=float, default=0.0)
     args = ap.parse_args()
     srv = FakeApiServer(latency=args.latency, p429=args.p429, p500=args.p500, port=args.port).start()
-    print(f"OpenAI base_url {srv.openai_url}  Anthropic base_url {srv.anthropic_url}", flush=True)
+    print(f"port {srv.port}: OpenAI base_url {srv.openai_url}  Anthropic base_url {srv.anthropic_url}", flush=True)
     try:
         while True:
             time.sleep(3600)

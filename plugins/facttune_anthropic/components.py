@@ -31,6 +31,7 @@ from facttune_core.concurrency import (
     VerifierConfig,
     connection_failure,
     http_failure,
+    shared_ssl_context,
 )
 
 PRICES = Path(__file__).with_name("prices.json")
@@ -70,7 +71,8 @@ class AnthropicBackend:
             raise ConfigError(f"environment variable {self.c.api_key_env} is not set (the Anthropic API key); "
                               "export it, or name another variable here", key=self._key("api_key_env"))
         return anthropic.AsyncAnthropic(api_key=key, base_url=self.c.base_url, timeout=self.c.timeout,
-                                        max_retries=0)
+                                        max_retries=0,
+                                        http_client=anthropic.DefaultAsyncHttpxClient(verify=shared_ssl_context()))
 
     async def close(self, client: Any) -> None:
         await client.close()

