@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo
 
-from facttune_core import ComponentError, Context, DataError, Reward, ScoredResponse, Verdict
+from facttune_core import (
+    ComponentError,
+    Context,
+    DataError,
+    FacttuneError,
+    Reward,
+    ScoredResponse,
+    Verdict,
+    get_registry,
+)
 
 
 class SubComponent(BaseModel):
@@ -17,6 +26,29 @@ class SubComponent(BaseModel):
     model_config = ConfigDict(extra="forbid")
     component: str
     args: dict[str, Any] = Field(default_factory=dict)
+
+
+def _checked(kind: str) -> Callable[[SubComponent, ValidationInfo], SubComponent]:
+    """Resolve the name and validate the args when the recipe is validated, so a misspelt
+    sub-component fails in ``facttune validate``, before any model loads."""
+
+    def check(sub: SubComponent, info: ValidationInfo) -> SubComponent:
+        try:
+            spec = get_registry().get(kind, sub.component)
+        except FacttuneError as err:
+            raise ValueError(err.message) from None
+        try:
+            spec.config.model_validate(sub.args, context=info.context)
+        except ValidationError as err:
+            problems = "; ".join(f"args.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
+            raise ValueError(f"{sub.component}: {problems}") from None
+        return sub
+
+    return check
+
+
+GeneratorRef = Annotated[SubComponent, AfterValidator(_checked("generator"))]
+RewardRef = Annotated[SubComponent, AfterValidator(_checked("reward_combiner"))]
 
 
 def build_sub(ctx: Context, kind: str, sub: SubComponent, field: str) -> Any:

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from facttune_core import ConfigError, Context, Decoding, Prompt, Reward, ScoredResponse
 from facttune_core.prompts import answer_prompt, parse_question, question_prompt
 
-from .common import SubComponent, build_sub, is_empty, make_reward, mean, no_score
+from .common import GeneratorRef, SubComponent, build_sub, is_empty, make_reward, mean, no_score
 
 Measure = Literal["max_conf", "exp_conf", "neg_ent"]
 
@@ -106,10 +106,10 @@ class AQReward:
         model_config = ConfigDict(extra="forbid")
         name: str = Field("aq", min_length=1)
         measure: Measure = "max_conf"
-        question_generator: SubComponent = Field(
+        question_generator: GeneratorRef = Field(
             default_factory=lambda: SubComponent(component="hf/generate", args={"model": "gemma3-270m"}),
             description="judge that turns a claim into a question (greedy, plain few-shot prompt)")
-        answer_generator: SubComponent = Field(description="the POLICY model being tuned (samples answers)")
+        answer_generator: GeneratorRef = Field(description="the POLICY model being tuned (samples answers)")
         n_samples: int = Field(20, ge=2)
         temperature: float = Field(1.0, gt=0.0)
         top_p: float = Field(0.9, gt=0.0, le=1.0)
@@ -260,7 +260,7 @@ class NEReward:
     class Config(BaseModel):
         model_config = ConfigDict(extra="forbid")
         name: str = Field("ne", min_length=1)
-        generator: SubComponent = Field(description="the POLICY model being tuned (continues the prefix)")
+        generator: GeneratorRef = Field(description="the POLICY model being tuned (continues the prefix)")
         spans: Literal["entities", "noun_chunks", "both"] = "entities"
         n_samples: int = Field(20, ge=1)
         temperature: float = Field(1.0, gt=0.0)

@@ -25,7 +25,16 @@ from facttune_core.prompts import (
     parse_yes_no,
 )
 
-from .common import SubComponent, aligned_verdicts, build_sub, is_empty, make_reward, no_score
+from .common import (
+    GeneratorRef,
+    RewardRef,
+    SubComponent,
+    aligned_verdicts,
+    build_sub,
+    is_empty,
+    make_reward,
+    no_score,
+)
 from .factscore import count_verdicts, factscore_reward
 
 
@@ -74,11 +83,11 @@ class FlameReward:
 
     class Config(BaseModel):
         model_config = ConfigDict(extra="forbid")
-        judge: SubComponent = Field(default_factory=default_judge,
+        judge: GeneratorRef = Field(default_factory=default_judge,
                                     description="generator that labels instructions fact-seeking")
-        instruction_judge: SubComponent | None = Field(
+        instruction_judge: GeneratorRef | None = Field(
             None, description="generator asked for a 1-10 rating (default: the judge)")
-        instruction_reward: SubComponent | None = Field(
+        instruction_reward: RewardRef | None = Field(
             None, description="instead of a judge: a reward combiner (e.g. a reward model) scoring responses")
         instruction_reward_name: str | None = Field(
             None, description="which of instruction_reward's rewards to use (default: its first)")
@@ -175,8 +184,8 @@ class FlameSFT:
 
     class Config(BaseModel):
         model_config = ConfigDict(extra="forbid")
-        base: SubComponent = Field(description="the pre-trained model that answers fact-seeking instructions")
-        judge: SubComponent = Field(default_factory=default_judge,
+        base: GeneratorRef = Field(description="the pre-trained model that answers fact-seeking instructions")
+        judge: GeneratorRef = Field(default_factory=default_judge,
                                     description="generator that labels instructions fact-seeking")
         use_prompt_meta: bool = True
         temperature: float = Field(0.0, ge=0.0, description="0 = greedy")
