@@ -6,7 +6,9 @@ Modes:
 - ``max_min``: best vs worst per prompt (if they differ by more than ``min_margin``).
 - ``weighted``: reward = Σ weight·reward over ``weights``, then the ``all_pairs`` rule.
 - ``flame``: best vs worst by the instruction-following reward for every prompt, plus best vs
-  worst by the factuality reward for fact-seeking prompts only; the union.
+  worst by the factuality reward for fact-seeking prompts only; the union. A prompt is
+  fact-seeking when the ``fact_seeking_flag`` reward is truthy for one of its responses (or, when
+  the reward stage emits no such reward, when one of its responses has a factuality reward).
 - ``sft``: every response is an SFT example (FLAME SFT-fact data, gold data baselines).
 - ``sft_filter`` (Curious Case): keep responses whose reward ≥ ``threshold`` and/or the top
   ``top_fraction`` per prompt, as SFT examples.
@@ -100,8 +102,11 @@ def build(config: PairsConfig, prompts: Sequence[Prompt], responses: Sequence[Re
         if config.mode == "flame":
             pairs = _extreme(prompt, group, table[config.instruction_reward], config, sel,
                              config.instruction_reward)
-            flags = table.get(config.fact_seeking_flag, {})
-            seeking = any(bool(flags.get(r.id)) for r in group)
+            flags = table.get(config.fact_seeking_flag)
+            if flags is not None:
+                seeking = any(bool(flags.get(r.id)) for r in group)
+            else:  # no flag reward: a prompt is fact-seeking when it has factuality rewards
+                seeking = any(table[config.factuality_reward].get(r.id) is not None for r in group)
             if seeking:
                 sel.counts["fact_seeking_prompts"] += 1
                 pairs += _extreme(prompt, group, table[config.factuality_reward], config, sel,
