@@ -359,3 +359,10 @@ def test_p_true_math():
     from facttune_core.prompts import p_true_from_logprobs
 
     assert p_true_from_logprobs([("True", math.log(0.3)), (" false", math.log(0.1))]) == pytest.approx(0.75)
+
+
+def test_rpm_limit_paces_calls(server):
+    claims, evs = world(40)
+    t0 = time.monotonic()
+    openai_tf(server, ctx(), rpm=1200).verify(claims, evs)  # 20/s with a one-second bucket
+    assert time.monotonic() - t0 >= 0.9
