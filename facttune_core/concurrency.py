@@ -705,15 +705,6 @@ def usage_summary(runners: Sequence[ApiRunner]) -> dict[str, Any]:
     return out
 
 
-__all__ = [
-    "ApiConfig", "ApiRunner", "BeliefConfig", "ChatBackend", "ChatBelief", "ChatClaimExtractor", "ChatGenerator",
-    "ChatRequest", "ChatResult", "ChatVerifier", "ClaimsConfig", "Failure", "connection_failure",
-    "connection_refused", "shared_ssl_context", "GeneratorConfig", "MalformedResponse",
-    "PriceTable", "RateLimiter", "Usage", "VerifierConfig", "backoff_delay", "http_failure", "retry_after_seconds",
-    "run_sync", "usage_summary",
-]
-
-
 @functools.lru_cache(maxsize=1)
 def shared_ssl_context() -> Any:
     """One SSL context per process for every API client: building one loads the CA bundle
@@ -746,3 +737,12 @@ def connection_failure(exc: BaseException, url: str) -> Failure:
     msg = (f"cannot connect to {url} (server down or wrong base_url?): {detail}" if refused
            else f"connection error talking to {url}: {detail}")
     return Failure(True, msg, kind="connection", field="base_url", refused=refused)
+
+
+__all__ = [
+    "ApiConfig", "ApiRunner", "BeliefConfig", "ChatBackend", "ChatBelief", "ChatClaimExtractor", "ChatGenerator",
+    "ChatRequest", "ChatResult", "ChatVerifier", "ClaimsConfig", "Failure", "connection_failure",
+    "connection_refused", "shared_ssl_context", "GeneratorConfig", "MalformedResponse",
+    "PriceTable", "RateLimiter", "Usage", "VerifierConfig", "backoff_delay", "http_failure", "retry_after_seconds",
+    "run_sync", "usage_summary",
+]

@@ -45,9 +45,9 @@ OFFICIAL_URL = "https://api.anthropic.com"
 def _sdk_takes_sampling() -> bool:
     import inspect
 
-    import anthropic
+    from anthropic.resources.messages import AsyncMessages
 
-    return "temperature" in inspect.signature(anthropic.AsyncAnthropic(api_key="x").messages.create).parameters
+    return "temperature" in inspect.signature(AsyncMessages.create).parameters
 
 
 class AnthropicBackend:
