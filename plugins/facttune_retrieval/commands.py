@@ -16,7 +16,7 @@ kb_app = typer.Typer(help="Knowledge sources: build a passage db, search it.", n
 
 
 def _fail(err: FacttuneError) -> None:
-    typer.echo(f"error: {err}", err=True)
+    typer.echo(str(err), err=True)
     raise typer.Exit(1)
 
 
@@ -77,15 +77,15 @@ def search(
 
     classes: dict[str, Any] = {"bm25": BM25Retriever, "dense": DenseRetriever}
     if retriever not in classes:
-        typer.echo(f"error: --retriever: unknown retriever '{retriever}' (bm25 or dense)", err=True)
+        typer.echo(f"--retriever: unknown retriever '{retriever}' (bm25 or dense)", err=True)
         raise typer.Exit(2)
     cls = classes[retriever]
     try:
-        r = cls(cls.Config(source=db, k=k, topic_only=topic is not None), Context(key="kb search"))
+        r = cls(cls.Config(source=db, k=k, topic_only=topic is not None), Context())
         if topic is not None:  # resolve first so the error names the option, not a recipe key
             title = r.resolve_topic(topic)
             if title is None:
-                typer.echo(f"error: --topic: {r.kb.unknown_topic_message(topic)}", err=True)
+                typer.echo(f"--topic: {r.kb.unknown_topic_message(topic)}", err=True)
                 raise typer.Exit(1)
         ev = r.retrieve([Claim(id="q", response_id="q", prompt_id="q", text=query, topic=topic)])[0]
     except FacttuneError as err:

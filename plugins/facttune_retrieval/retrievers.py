@@ -69,8 +69,9 @@ class RetrieverConfig(BaseModel):
         return check_template(v)
 
 
-def _key(ctx: Context, name: str) -> str:
-    return f"{ctx.key}.{name}" if ctx.key else name
+def _key(ctx: Context, name: str) -> str | None:
+    """The recipe key of one config field (None outside a recipe, e.g. the kb CLI)."""
+    return f"{ctx.key}.{name}" if ctx.key else None
 
 
 class _Retriever:
