@@ -217,7 +217,7 @@ def test_ne_confidence_mean_and_prefix(fake_registry):
     prompts = [p for texts, _n, _d in gen.calls for p in texts]
     assert "Tell me a bio of Ada Quill.\nAda Quill was born in" in prompts
     budgets = sorted(d.max_new_tokens for _t, _n, d in gen.calls)
-    assert budgets == [math.ceil(len("Pensacola") / 3), math.ceil(len("Harvard University") / 3)]
+    assert budgets == [math.ceil(len(" Pensacola") / 3) + 1, math.ceil(len(" Harvard University") / 3) + 1]
     assert all(n == 4 and d.chat is False for _t, n, d in gen.calls)
 
 
@@ -226,7 +226,7 @@ def test_ne_uses_generator_token_count_when_it_has_one(fake_registry):
     rew, gen, _ = _ne()
     gen.count_tokens = lambda text: len(text.split())  # type: ignore[attr-defined]
     rew.score([item("p", "p/r0", TEXT, [], topic="Ada Quill")])
-    assert sorted(d.max_new_tokens for _t, _n, d in gen.calls) == [1, 2]
+    assert sorted(d.max_new_tokens for _t, _n, d in gen.calls) == [1 + 1, 2 + 1]
 
 
 @needs_spacy

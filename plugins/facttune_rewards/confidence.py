@@ -268,7 +268,8 @@ class NEReward:
         prefix_template: str = Field("{prompt}\n{response}", description="prompt + response up to the entity")
         chars_per_token: float = Field(3.0, gt=0.0, description="token length estimate when the generator "
                                                                  "has no count_tokens(text)")
-        extra_tokens: int = Field(0, ge=0)
+        extra_tokens: int = Field(1, ge=0, description="added to the budget: a sample cut short never "
+                                                       "agrees, a longer one still can")
         max_spans: int | None = Field(None, ge=1, description="test at most this many spans per response")
         spacy_model: str | None = Field(None, description="default: the first installed English pipeline")
 
@@ -305,7 +306,7 @@ class NEReward:
         if callable(counter):
             n = int(counter(entity))
         else:
-            n = math.ceil(len(entity) / self.c.chars_per_token)
+            n = math.ceil(len(" " + entity) / self.c.chars_per_token)  # with the leading space
         return max(1, n) + self.c.extra_tokens
 
     def score(self, items: Sequence[ScoredResponse]) -> list[list[Reward]]:
