@@ -231,7 +231,13 @@ def _add_plugin_commands() -> None:
 
 def main() -> None:
     _add_plugin_commands()
-    app()
+    try:
+        app()
+    except FacttuneError as err:  # a plugin command that let one through: still one line, no traceback
+        problems = err.problems if isinstance(err, ProblemList) else [err]
+        for p in problems:
+            err_console.print(p.render(), markup=False, soft_wrap=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":  # pragma: no cover
