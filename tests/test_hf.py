@@ -381,3 +381,40 @@ def test_gemma_judge_ranks_true_claim_above_false_twin(model_cache: Path, monkey
     got = v.verify(claims, ev)
     for i in range(len(pairs)):
         assert got[2 * i].p_true > got[2 * i + 1].p_true, (pairs[i], got[2 * i], got[2 * i + 1])
+
+
+# ---------------------------------------------------------------------------- reward model
+
+def test_reward_model_scores_and_caches(tiny: Path, tmp_path: Path) -> None:
+    import torch
+    from facttune_hf.reward_model import RewardModel
+    from transformers import AutoConfig, LlamaForSequenceClassification
+
+    from facttune_core import ScoredResponse
+
+    cfg = AutoConfig.from_pretrained(str(tiny))
+    cfg.num_labels = 1
+    torch.manual_seed(1)
+    rm_dir = tmp_path / "rm"
+    LlamaForSequenceClassification(cfg).save_pretrained(str(rm_dir))
+    for f in tiny.iterdir():
+        if f.name.startswith(("tokenizer", "special_tokens", "chat_template")):
+            (rm_dir / f.name).write_bytes(f.read_bytes())
+    p = PROMPTS[0]
+    items = [ScoredResponse(prompt=p, response=Response(id=f"p1/r{i}", prompt_id="p1", text=t))
+             for i, t in enumerate(["Ada Quill was born in Lisbon.", "She won an Olympic medal in 1950 and more."])]
+    c = ctx("reward.args")
+    rm = RewardModel(RewardModel.Config(model=str(rm_dir), dtype="fp32"), c)
+    out = rm.score(items)
+    assert [r[0].name for r in out] == ["instruction", "instruction"]
+    assert out[0][0].value != out[1][0].value
+    # batched with left padding == one at a time
+    single = [RewardModel(RewardModel.Config(model=str(rm_dir), dtype="fp32", batch_size=1), ctx()).score([it])[0][0]
+              for it in items]
+    for a, b in zip(out, single, strict=True):
+        assert math.isclose(a[0].value, b.value, abs_tol=1e-4)
+    misses = c.cache.stats.misses
+    assert rm.score(items) == out and c.cache.stats.misses == misses
+    with pytest.raises(ConfigError) as err:
+        RewardModel(RewardModel.Config(model=str(rm_dir), label=3), ctx("reward.args"))
+    assert "reward.args.label" in str(err.value)
