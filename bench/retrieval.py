@@ -23,6 +23,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=200, help="claims")
     ap.add_argument("--dense-source", action="store_true", help="also embed the whole source (~1-2 min)")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads for dense")
     ap.add_argument("--keep-cache", action="store_true", help="use FACTTUNE_CACHE_DIR instead of a temp dir")
     a = ap.parse_args()
     if not a.keep_cache:
@@ -54,7 +55,8 @@ def main() -> None:
     settings = [("bm25", True), ("bm25", False), ("dense", True)] + ([("dense", False)] if a.dense_source else [])
     for kind, topic_only in settings:
         cls = BM25Retriever if kind == "bm25" else DenseRetriever
-        r = cls(cls.Config(topic_only=topic_only), Context())
+        extra = {"threads": a.threads} if kind == "dense" and a.threads else {}
+        r = cls(cls.Config(topic_only=topic_only, **extra), Context())
         t = time.perf_counter()
         if kind == "dense":
             r.encode(["warm up"])

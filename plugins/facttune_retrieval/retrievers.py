@@ -320,6 +320,8 @@ class DenseRetriever(_Retriever):
         model: str | None = Field(None, description="a sentence-transformers folder or hub id; "
                                   "default the packaged all-MiniLM-L6-v2")
         device: str = runtime_field("cpu")
+        threads: int | None = runtime_field(None, ge=1, description="torch CPU threads (process-wide); 1 is "
+                                            "much faster on a busy machine")
 
     def __init__(self, config: Config, ctx: Context) -> None:
         super().__init__(config, ctx)
@@ -339,6 +341,10 @@ class DenseRetriever(_Retriever):
             try:
                 from sentence_transformers import SentenceTransformer
 
+                if self.c.threads:
+                    import torch
+
+                    torch.set_num_threads(self.c.threads)
                 self._model = SentenceTransformer(self.model_path, device=self.c.device)
             except (OSError, ValueError) as exc:
                 raise ComponentError(f"cannot load dense model '{self.model_path}': {exc}",
