@@ -57,6 +57,34 @@ def p_true_from_logits(logits: Any, t_ids: Sequence[int], f_ids: Sequence[int]) 
     return torch.sigmoid(lt - lf).tolist()
 
 
+def read_last(lm: Loaded, last: Any, t_ids: Sequence[int], f_ids: Sequence[int], **inputs: Any) -> list[float]:
+    """One forward pass; P(True) at position ``last[i]`` of each row. Only the True/False rows of
+    the output head are multiplied (Gemma's head is 262k x 640: the full logits would cost more than
+    the transformer body for short suffixes)."""
+    import torch
+
+    model = lm.model
+    head = model.get_output_embeddings()
+    lora_head = any("lora" in n for n, _ in head.named_modules()) if head is not None else True
+    b = inputs["input_ids"].shape[0]
+    rows = torch.arange(b, device=inputs["input_ids"].device)
+    if isinstance(head, torch.nn.Linear) and not lora_head and hasattr(model, "get_decoder"):
+        hidden = model.get_decoder()(**inputs).last_hidden_state[rows, last]
+        cols = torch.tensor(list(t_ids) + list(f_ids), device=hidden.device)
+        logits = hidden.float() @ head.weight[cols].float().T
+        if head.bias is not None:
+            logits = logits + head.bias[cols].float()
+        cfg = model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
+        cap = getattr(cfg, "final_logit_softcapping", None)
+        if cap:
+            logits = torch.tanh(logits / cap) * cap
+        nt = len(t_ids)
+        lt, lf = torch.logsumexp(logits[:, :nt], -1), torch.logsumexp(logits[:, nt:], -1)
+        return torch.sigmoid(lt - lf).tolist()
+    logits = model(**inputs).logits[rows, last]
+    return p_true_from_logits(logits, t_ids, f_ids)
+
+
 @dataclass
 class Split:
     """A judge prompt as token ids: ``prefix`` (shared) + ``suffix`` (per claim)."""
@@ -93,7 +121,8 @@ def read_prefix_cached(lm: Loaded, prefix: list[int], suffixes: list[list[int]],
     order = sorted(range(len(suffixes)), key=lambda i: len(suffixes[i]))
     with torch.inference_mode():
         pre = torch.tensor([prefix], dtype=torch.long, device=dev)
-        base = model(input_ids=pre, use_cache=True).past_key_values
+        decoder = model.get_decoder() if hasattr(model, "get_decoder") else model
+        base = decoder(input_ids=pre, use_cache=True).past_key_values
         plen = len(prefix)
         for s in range(0, len(order), batch_size):
             idx = order[s:s + batch_size]
@@ -110,11 +139,10 @@ def read_prefix_cached(lm: Loaded, prefix: list[int], suffixes: list[list[int]],
             past = copy.deepcopy(base)
             if b > 1:
                 past.batch_repeat_interleave(b)
-            logits = model(input_ids=ids.to(dev), attention_mask=mask.to(dev), position_ids=pos.to(dev),
-                           past_key_values=past, use_cache=True).logits
-            last = torch.tensor([len(suffixes[i]) - 1 for i in idx], device=logits.device)
-            rows = logits[torch.arange(b, device=logits.device), last]
-            for i, p in zip(idx, p_true_from_logits(rows, t_ids, f_ids), strict=True):
+            last = torch.tensor([len(suffixes[i]) - 1 for i in idx], device=dev)
+            ps = read_last(lm, last, t_ids, f_ids, input_ids=ids.to(dev), attention_mask=mask.to(dev),
+                           position_ids=pos.to(dev), past_key_values=past, use_cache=True)
+            for i, p in zip(idx, ps, strict=True):
                 out[i] = p
     return [float(p) for p in out]  # type: ignore[arg-type]
 
@@ -124,7 +152,7 @@ def read_full(lm: Loaded, prompts: list[list[int]], t_ids: Sequence[int], f_ids:
     """P(True) for whole prompts: a plain batched forward pass, left padded, sorted by length."""
     import torch
 
-    model, dev = lm.model, lm.device
+    dev = lm.device
     pad = lm.tokenizer.pad_token_id or 0
     out: list[float | None] = [None] * len(prompts)
     order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))
@@ -140,9 +168,10 @@ def read_full(lm: Loaded, prompts: list[list[int]], t_ids: Sequence[int], f_ids:
                 ids[r, width - n:] = torch.tensor(prompts[i], dtype=torch.long)
                 mask[r, width - n:] = 1
             pos = (mask.cumsum(-1) - 1).clamp(min=0)
-            logits = model(input_ids=ids.to(dev), attention_mask=mask.to(dev), position_ids=pos.to(dev),
-                           use_cache=False, logits_to_keep=1).logits[:, -1]
-            for i, p in zip(idx, p_true_from_logits(logits, t_ids, f_ids), strict=True):
+            last = torch.full((b,), width - 1, dtype=torch.long, device=dev)
+            ps = read_last(lm, last, t_ids, f_ids, input_ids=ids.to(dev), attention_mask=mask.to(dev),
+                           position_ids=pos.to(dev), use_cache=False)
+            for i, p in zip(idx, ps, strict=True):
                 out[i] = p
     return [float(p) for p in out]  # type: ignore[arg-type]
 
