@@ -211,7 +211,7 @@ def _drill(chain: dict[str, Path], data_records: list[Any], limit: int) -> str:
 
 CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}
-td:first-child,th:first-child{text-align:left}img{max-width:100%;border:1px solid #eee;margin:4px}
+td:first-child,th:first-child{text-align:left}img{width:48%;min-width:320px;border:1px solid #eee;margin:4px}
 .s .lab{background:#cfc}.ns .lab{background:#fcc}.lab{padding:0 4px;border-radius:3px;font-weight:bold}
 .text{white-space:pre-wrap;background:#f8f8f8;padding:6px}.ev{font-size:90%;color:#444}
 details.resp{border-bottom:1px solid #eee;padding:4px 0}small{color:#666;margin-left:6px}"""
