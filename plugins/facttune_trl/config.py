@@ -96,9 +96,11 @@ class ModelConfig(BaseModel):
     load_in_4bit: bool = Field(False, description="QLoRA: load the base in 4 bit (bitsandbytes)")
     bnb_4bit_quant_type: Literal["nf4", "fp4"] = "nf4"
     bnb_4bit_use_double_quant: bool = True
-    bnb_4bit_compute_dtype: Literal["bfloat16", "float16", "float32"] = "bfloat16"
+    bnb_4bit_compute_dtype: Literal["auto", "bfloat16", "float16", "float32"] = Field(
+        "auto", description="'auto': as dtype")
     dtype: Literal["auto", "bfloat16", "float16", "float32"] = Field(
-        "bfloat16", description="weights dtype when not 4-bit ('auto': the checkpoint's)")
+        "auto", description="weights / compute dtype. 'auto': bfloat16 where the hardware has it (Ampere+ "
+        "GPUs; CPUs with AVX512-BF16 or AMX), else float32 (emulated bf16 is ~10x slower on an AVX2 CPU)")
     lora_r: int = Field(16, ge=1)
     lora_alpha: int = Field(32, ge=1)
     lora_dropout: float = Field(0.05, ge=0.0, lt=1.0)

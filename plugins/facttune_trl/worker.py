@@ -150,7 +150,28 @@ def check_lengths(rows: list[dict[str, Any]], examples: list[dict[str, Any]], to
 
 
 # ---------------------------------------------------------------------------- model
-def load_model(path: str, mc: ModelConfig, use_cuda: bool, gradient_checkpointing: bool, table: str) -> Any:
+def native_bf16(use_cuda: bool) -> bool:
+    """Whether bf16 runs natively here: Ampere+ GPUs; CPUs with AVX512-BF16 or AMX."""
+    import torch
+
+    if use_cuda:
+        return bool(torch.cuda.is_bf16_supported())
+    try:
+        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+    except AttributeError:  # an older/newer torch without these probes
+        return "AVX512" in str(torch.backends.cpu.get_cpu_capability())
+
+
+def resolve_dtype(mc: ModelConfig, use_cuda: bool) -> str:
+    """The weights / compute dtype: the recipe's, or for 'auto' bfloat16 where native, else float32."""
+    want = mc.bnb_4bit_compute_dtype if mc.load_in_4bit and mc.bnb_4bit_compute_dtype != "auto" else mc.dtype
+    if want != "auto":
+        return want
+    return "bfloat16" if native_bf16(use_cuda) else "float32"
+
+
+def load_model(path: str, mc: ModelConfig, dtype_name: str, use_cuda: bool, gradient_checkpointing: bool,
+               table: str) -> Any:
     import torch
     from transformers import AutoModelForCausalLM
 
@@ -165,14 +186,14 @@ def load_model(path: str, mc: ModelConfig, use_cuda: bool, gradient_checkpointin
     if mc.load_in_4bit:
         from transformers import BitsAndBytesConfig
 
-        compute = getattr(torch, mc.bnb_4bit_compute_dtype)
+        compute = getattr(torch, dtype_name)
         kwargs["quantization_config"] = BitsAndBytesConfig(
             load_in_4bit=True, bnb_4bit_quant_type=mc.bnb_4bit_quant_type,
             bnb_4bit_use_double_quant=mc.bnb_4bit_use_double_quant, bnb_4bit_compute_dtype=compute,
             bnb_4bit_quant_storage=compute)
         kwargs["dtype"] = compute
     else:
-        kwargs["dtype"] = "auto" if mc.dtype == "auto" else getattr(torch, mc.dtype)
+        kwargs["dtype"] = getattr(torch, dtype_name)
     try:
         model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
     except (OSError, ValueError) as exc:
@@ -192,9 +213,7 @@ def lora_config(mc: ModelConfig) -> Any:
                       task_type="CAUSAL_LM")
 
 
-def trl_config(kind: str, args: dict[str, Any], ckpt_dir: Path, use_cuda: bool, table: str) -> Any:
-    import torch
-
+def trl_config(kind: str, args: dict[str, Any], ckpt_dir: Path, use_cuda: bool, dtype_name: str, table: str) -> Any:
     if kind == "dpo":
         from trl import DPOConfig as Cls
     else:
@@ -204,8 +223,9 @@ def trl_config(kind: str, args: dict[str, Any], ckpt_dir: Path, use_cuda: bool, 
         a.setdefault("use_cpu", True)
     # gradient checkpointing saves GPU memory; on CPU memory is rarely the limit and it costs ~30%
     a.setdefault("gradient_checkpointing", use_cuda)
-    if use_cuda and "bf16" not in a and "fp16" not in a and not torch.cuda.is_bf16_supported():
-        a["bf16"] = False  # pre-Ampere GPUs: fp32 (set fp16 = true and model.dtype = "float16" if wanted)
+    if "bf16" not in a and "fp16" not in a:
+        # bf16 mixed precision where the weights are bf16 (TRL defaults to bf16 = true everywhere)
+        a["bf16"] = dtype_name == "bfloat16"
     try:
         return Cls(output_dir=str(ckpt_dir), **a)
     except (TypeError, ValueError) as exc:
@@ -278,7 +298,8 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
     examples, counts = check_lengths(rows, examples, tokenizer, kind, chat, max_length, mc.too_long, table)
     import trl
 
-    config = trl_config(kind, args, out / "checkpoints", use_cuda, table)
+    dtype_name = resolve_dtype(mc, use_cuda)
+    config = trl_config(kind, args, out / "checkpoints", use_cuda, dtype_name, table)
 
     ckpt_dir = out / "checkpoints"
     resume = prepare_checkpoints(ckpt_dir, job["fingerprint"])
@@ -295,7 +316,7 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
     from datasets import Dataset
 
     dataset = Dataset.from_list(examples)
-    model = load_model(job["model_path"], mc, use_cuda, bool(config.gradient_checkpointing), table)
+    model = load_model(job["model_path"], mc, dtype_name, use_cuda, bool(config.gradient_checkpointing), table)
     total: list[int] = [0]
     callbacks = [progress_callback(log_path, total)]
     if kind == "dpo":
@@ -334,6 +355,8 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
         "chat_format": chat,
         "load_in_4bit": mc.load_in_4bit,
         "device": "cuda" if use_cuda else "cpu",
+        "dtype": dtype_name,
+        "torch_threads": torch.get_num_threads(),
         "steps": state.global_step,
         "resumed_from_step": resumed_step,
         "train_loss": (sum(e["loss"] for e in step_logs) / len(step_logs)) if step_logs else output.training_loss,
@@ -359,7 +382,7 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
     atomic_write_json(out / "metrics.json", metrics)
     atomic_write_json(out / "train_config.json", {
         "component": f"trl/{kind}", "base_model": job["model_name"], "base_model_path": job["model_path"],
-        "model": mc.model_dump(mode="json"), "args": job["args"], "chat_format": chat,
+        "model": mc.model_dump(mode="json"), "dtype": dtype_name, "args": job["args"], "chat_format": chat,
         "trl_args": json.loads(config.to_json_string()), "lora": _jsonable(lora_config(mc)),
         "fingerprint": job["fingerprint"]})
     try:
