@@ -152,11 +152,18 @@ def test_too_long_pair_names_it(tiny_model, tmp_path):
     assert not (tmp_path / "adapter").exists()
 
 
-def test_bad_model_and_bad_arg_value_are_one_line(tmp_path):
+def test_bad_model_is_one_line(tmp_path):
     with pytest.raises(ConfigError) as e:
         dpo({}, {"name": str(tmp_path / "no-such-model")}).train(TrainData(pairs=tiny_pairs(2)), tmp_path / "a")
     assert str(e.value).startswith("train.model.name: cannot load model") and "\n" not in str(e.value)
     assert not (tmp_path / "a" / "adapter").exists()
+
+
+def test_bad_arg_value_is_one_line(tiny_model, tmp_path):
+    with pytest.raises(ConfigError) as e:
+        dpo({"lr_scheduler_type": "bogus"}, {"name": str(tiny_model)}).train(TrainData(pairs=tiny_pairs(2)), tmp_path)
+    assert str(e.value).startswith("train.args: TRL DPOConfig rejected the arguments: ") and "\n" not in str(e.value)
+    assert not (tmp_path / "adapter").exists()
 
 
 def test_dpo_kill_resume_and_learns(tiny_model, tmp_path, monkeypatch):
