@@ -440,3 +440,14 @@ def test_reward_model_scores_and_caches(tiny: Path, tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         RewardModel(RewardModel.Config(model=str(rm_dir), label=3), ctx("reward.args"))
     assert "reward.args.label" in str(err.value)
+
+
+def test_contextual_calibration_recentres_a_biased_judge():
+    from facttune_hf.judge import calibrate
+
+    assert calibrate(0.9, 0.9) == pytest.approx(0.5)  # as true as a content-free claim: undecided
+    assert calibrate(0.7, 0.5) == pytest.approx(0.7)  # an unbiased judge is unchanged
+    assert calibrate(0.95, 0.9) > 0.5 > calibrate(0.8, 0.9)  # above / below the judge's prior
+    ps = [0.1, 0.5, 0.8, 0.95, 0.99]
+    cal = [calibrate(p, 0.9) for p in ps]
+    assert cal == sorted(cal)  # monotone: rankings within a prefix never change

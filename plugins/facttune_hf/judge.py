@@ -189,6 +189,8 @@ class _LogitJudge:
         model: str = Field("gemma3-270m", description="packaged alias, hub id or local path")
         threshold: float = Field(0.5, ge=0.0, le=1.0, description="supported iff P(True) >= threshold")
         chat: Literal["auto"] | bool = Field(False, description="wrap the prompt in the model's chat template")
+        calibrate: bool = Field(False, description="contextual calibration (Zhao et al. 2021): divide out the "
+                                "P(True) the judge gives a content-free statement with the same prefix")
         prefix_cache: bool = runtime_field(True, description="compute each shared prefix once (same results)")
         batch_size: int = runtime_field(16, ge=1)
 
@@ -245,8 +247,26 @@ class _LogitJudge:
     def verify(self, claims: Sequence[Claim], evidence: Sequence[Evidence | None]) -> list[Verdict]:
         pairs = [self.texts(c, e) for c, e in zip(claims, evidence, strict=True)]
         ps = self.score_texts(pairs)
-        return [Verdict(claim_id=c.id, supported=p >= self.c.threshold, p_true=p, judge=self.judge_name)
-                for c, p in zip(claims, ps, strict=True)]
+        raws: list[str | None] = [None] * len(ps)
+        if self.c.calibrate:
+            prefixes = list(dict.fromkeys(p for p, _ in pairs))
+            null = dict(zip(prefixes, self.score_texts([(p, verify_suffix(CONTENT_FREE)) for p in prefixes]),
+                            strict=True))
+            raws = [f"uncalibrated={p:.4f} content_free={null[pre]:.4f}" for p, (pre, _) in zip(ps, pairs, strict=True)]
+            ps = [calibrate(p, null[pre]) for p, (pre, _) in zip(ps, pairs, strict=True)]
+        return [Verdict(claim_id=c.id, supported=p >= self.c.threshold, p_true=p, judge=self.judge_name, raw=r)
+                for c, p, r in zip(claims, ps, raws, strict=True)]
+
+
+CONTENT_FREE = "N/A"
+
+
+def calibrate(p: float, p_null: float, eps: float = 1e-6) -> float:
+    """Binary contextual calibration: reweight P(True) by the judge's prior on this prefix, so a
+    judge that says True to everything (small models do) is centred at 0.5 for a content-free claim."""
+    p_null = min(max(p_null, eps), 1 - eps)
+    t, f = p / p_null, (1.0 - p) / (1.0 - p_null)
+    return t / (t + f) if t + f > 0 else 0.5
 
 
 class TrueFalse(_LogitJudge):
