@@ -106,7 +106,7 @@ def test_plugins_json_lists_bundled_and_is_fast_without_torch():
     assert {"core", "hf", "retrieval", "openai", "anthropic", "rewards", "trl"} <= names
     core = next(p for p in data if p["name"] == "core")
     assert "core/sentences" in core["components"]["claim_extractor"]
-    assert elapsed < 10  # the < 2 s target is measured in bench/cli_startup.py; this guards torch imports
+    assert elapsed < 10  # the < 2 s target lives in bench/cli_startup.py; this test guards the torch import
 
 
 def test_example_third_party_plugin_is_discovered():
