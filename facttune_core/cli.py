@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -230,6 +231,8 @@ def _add_plugin_commands() -> None:
 
 
 def main() -> None:
+    # our own rich progress bars are the display: silence the per-file bars of transformers / hf hub
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     _add_plugin_commands()
     try:
         app()
