@@ -739,7 +739,22 @@ def connection_failure(exc: BaseException, url: str) -> Failure:
     return Failure(True, msg, kind="connection", field="base_url", refused=refused)
 
 
+def classify_sdk_error(exc: BaseException, sdk: Any, url: str, timeout: float, api_key_env: str) -> Failure | None:
+    """Map an exception of a Stainless-generated SDK (``openai``, ``anthropic``: same exception names)
+    to a Failure; the SDK module is passed in, so the core imports neither."""
+    if isinstance(exc, sdk.APITimeoutError):
+        return Failure(True, f"no answer from {url} within {timeout:g}s", kind="timeout")
+    if isinstance(exc, sdk.APIConnectionError):
+        return connection_failure(exc, url)
+    if isinstance(exc, sdk.APIStatusError):
+        return http_failure(exc.status_code, exc.message, exc.response.headers, api_key_env)
+    if isinstance(exc, sdk.APIResponseValidationError | json.JSONDecodeError | MalformedResponse):
+        return Failure(True, f"malformed answer from {url}: {exc}", kind="malformed")
+    return None
+
+
 __all__ = [
+    "classify_sdk_error",
     "ApiConfig", "ApiRunner", "BeliefConfig", "ChatBackend", "ChatBelief", "ChatClaimExtractor", "ChatGenerator",
     "ChatRequest", "ChatResult", "ChatVerifier", "ClaimsConfig", "Failure", "connection_failure",
     "connection_refused", "shared_ssl_context", "GeneratorConfig", "MalformedResponse",

@@ -8,7 +8,6 @@ Only the backend is Anthropic-specific; batching, caching, limits, retries and a
 from __future__ import annotations
 
 import functools
-import json
 import os
 from pathlib import Path
 from typing import Any, ClassVar
@@ -29,8 +28,7 @@ from facttune_core.concurrency import (
     GeneratorConfig,
     MalformedResponse,
     VerifierConfig,
-    connection_failure,
-    http_failure,
+    classify_sdk_error,
     shared_ssl_context,
 )
 
@@ -101,15 +99,7 @@ class AnthropicBackend:
     def classify(self, exc: BaseException) -> Failure | None:
         import anthropic
 
-        if isinstance(exc, anthropic.APITimeoutError):
-            return Failure(True, f"no answer from {self.url} within {self.c.timeout:g}s", kind="timeout")
-        if isinstance(exc, anthropic.APIConnectionError):
-            return connection_failure(exc, self.url)
-        if isinstance(exc, anthropic.APIStatusError):
-            return http_failure(exc.status_code, exc.message, exc.response.headers, self.c.api_key_env)
-        if isinstance(exc, anthropic.APIResponseValidationError | json.JSONDecodeError | MalformedResponse):
-            return Failure(True, f"malformed answer from {self.url}: {exc}", kind="malformed")
-        return None
+        return classify_sdk_error(exc, anthropic, self.url, self.c.timeout, self.c.api_key_env)
 
 
 class _Anthropic:

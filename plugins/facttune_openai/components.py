@@ -6,7 +6,6 @@ Only the backend is OpenAI-specific; batching, caching, limits, retries and acco
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -29,8 +28,7 @@ from facttune_core.concurrency import (
     GeneratorConfig,
     MalformedResponse,
     VerifierConfig,
-    connection_failure,
-    http_failure,
+    classify_sdk_error,
     shared_ssl_context,
 )
 
@@ -124,15 +122,7 @@ class OpenAIBackend:
     def classify(self, exc: BaseException) -> Failure | None:
         import openai
 
-        if isinstance(exc, openai.APITimeoutError):
-            return Failure(True, f"no answer from {self.url} within {self.c.timeout:g}s", kind="timeout")
-        if isinstance(exc, openai.APIConnectionError):
-            return connection_failure(exc, self.url)
-        if isinstance(exc, openai.APIStatusError):
-            return http_failure(exc.status_code, exc.message, exc.response.headers, self.c.api_key_env)
-        if isinstance(exc, openai.APIResponseValidationError | json.JSONDecodeError | MalformedResponse):
-            return Failure(True, f"malformed answer from {self.url}: {exc}", kind="malformed")
-        return None
+        return classify_sdk_error(exc, openai, self.url, self.c.timeout, self.c.api_key_env)
 
 
 class _OpenAI:
