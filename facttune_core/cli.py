@@ -45,8 +45,9 @@ def validate(recipe: Path, set_: SetOpt = None) -> None:
     except FacttuneError as err:
         fail(err, 2)
     table = Table(title=f"{recipe}: plan")
-    for col in ("#", "stage", "component", "plugin", "settings"):
+    for col in ("#", "stage", "component", "plugin"):
         table.add_column(col)
+    table.add_column("settings (non-default)", overflow="fold")
     for i, stage in enumerate(resolved.stages()):
         spec = resolved.specs.get(stage)
         cfg = resolved.configs.get(stage)
@@ -58,7 +59,7 @@ def validate(recipe: Path, set_: SetOpt = None) -> None:
     console.print("[green]ok[/green]: recipe is valid")
 
 
-def _short(d: dict[str, Any], limit: int = 90) -> str:
+def _short(d: dict[str, Any], limit: int = 400) -> str:
     s = ", ".join(f"{k}={v!r}" for k, v in d.items())
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
