@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from facttune_core import ConfigError, Context
 from facttune_core.concurrency import (
@@ -102,6 +102,13 @@ class AnthropicBackend:
         return classify_sdk_error(exc, anthropic, self.url, self.c.timeout, self.c.api_key_env)
 
 
+class _Fields(BaseModel):
+    """The fields whose defaults differ per provider; the rest come from the shared configs."""
+
+    model: str = Field(DEFAULT_MODEL, description=MODEL_DOC)
+    api_key_env: str = Field("ANTHROPIC_API_KEY", description=KEY_DOC)
+
+
 class _Anthropic:
     price_file = PRICES
 
@@ -114,17 +121,15 @@ class Messages(_Anthropic, ChatGenerator):
 
     supports_seed: ClassVar[bool] = False
 
-    class Config(GeneratorConfig):
-        model: str = Field(DEFAULT_MODEL, description=MODEL_DOC)
-        api_key_env: str = Field("ANTHROPIC_API_KEY", description=KEY_DOC)
+    class Config(_Fields, GeneratorConfig):
+        pass
 
 
 class Claims(_Anthropic, ChatClaimExtractor):
     """Atomic claims per sentence by a Claude judge."""
 
-    class Config(ClaimsConfig):
-        model: str = Field(DEFAULT_MODEL, description=MODEL_DOC)
-        api_key_env: str = Field("ANTHROPIC_API_KEY", description=KEY_DOC)
+    class Config(_Fields, ClaimsConfig):
+        pass
 
 
 class TrueFalse(_Anthropic, ChatVerifier):
@@ -132,7 +137,5 @@ class TrueFalse(_Anthropic, ChatVerifier):
 
     supports_logprobs: ClassVar[bool] = False
 
-    class Config(VerifierConfig):
-        model: str = Field(DEFAULT_MODEL, description=MODEL_DOC)
-        api_key_env: str = Field("ANTHROPIC_API_KEY", description=KEY_DOC)
+    class Config(_Fields, VerifierConfig):
         logprobs: bool = Field(False, description="the Messages API has no logprobs: always false")

@@ -7,15 +7,14 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from facttune_core import Claim, ConfigError, Context, Response, runtime_field
+from facttune_core import Claim, Context, Response, runtime_field
 from facttune_core.prompts import extract_prompt, parse_fact_lines
 from facttune_core.text import merge_short_sentences, split_sentences
 
-from .generate import ModelFields, decode_batch, encode_prompt, model_key
-from .models import adapter_identity, load
+from .generate import Loader, ModelFields, decode_batch, encode_prompt, model_key
 
 
-class HFClaims:
+class HFClaims(Loader):
     """Atomic claims per sentence from a local judge (few-shot ``- fact`` lines, parsed robustly)."""
 
     class Config(ModelFields):
@@ -29,15 +28,8 @@ class HFClaims:
         batch_size: int = runtime_field(8, ge=1)
 
     def __init__(self, config: Config, ctx: Context) -> None:
-        self.c = config
-        self.ctx = ctx
-        self.adapter_id = adapter_identity(config.adapter, f"{ctx.key}.adapter")
-        self.lm = load(config.model, key=f"{ctx.key}.model", dtype=config.dtype, device=config.device,
-                       adapter=config.adapter, trust_remote_code=config.trust_remote_code)
-        has_template = bool(getattr(self.lm.tokenizer, "chat_template", None))
-        self.chat = has_template if config.chat == "auto" else bool(config.chat)
-        if self.chat and not has_template:
-            raise ConfigError(f"chat = true but model '{config.model}' has no chat template", key=f"{ctx.key}.chat")
+        super().__init__(config, ctx)
+        self.chat = self.use_chat(config.chat)
 
     def _facts(self, sentences: list[str]) -> list[str]:
         """The judge's raw answer per sentence (greedy), through the call cache."""

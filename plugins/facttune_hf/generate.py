@@ -31,6 +31,25 @@ class ModelFields(BaseModel):
     trust_remote_code: bool = False
 
 
+class Loader:
+    """What every hf component does first: resolve and load its model (shared per process), the
+    adapter's identity for cache keys, and whether the chat template applies."""
+
+    def __init__(self, config: ModelFields, ctx: Context) -> None:
+        self.c = config
+        self.ctx = ctx
+        self.adapter_id = adapter_identity(config.adapter, f"{ctx.key}.adapter")
+        self.lm = load(config.model, key=f"{ctx.key}.model", dtype=config.dtype, device=config.device,
+                       adapter=config.adapter, trust_remote_code=config.trust_remote_code)
+        self.has_template = bool(getattr(self.lm.tokenizer, "chat_template", None))
+
+    def use_chat(self, want: Any, error: type[ConfigError] | type[ComponentError] = ConfigError) -> bool:
+        """``want``: "auto" | True | False. True without a chat template is a one-line error."""
+        if want is True and not self.has_template:
+            raise error(f"chat = true but model '{self.c.model}' has no chat template", key=f"{self.ctx.key}.chat")
+        return self.has_template if want == "auto" else bool(want)
+
+
 def model_key(model: str, adapter_id: str | None) -> str:
     """The ``model`` part of call-cache keys: tuned and base outputs never mix."""
     return f"{model}+lora:{adapter_id}" if adapter_id else model
@@ -131,7 +150,7 @@ def decode_batch(lm: Loaded, ids: list[list[int]], seeds: list[int], *, temperat
     return rows
 
 
-class HFGenerate:
+class HFGenerate(Loader):
     """Sample responses from a local transformers model (chat template when it has one)."""
 
     class Config(ModelFields):
@@ -147,22 +166,13 @@ class HFGenerate:
         batch_size: int = runtime_field(8, ge=1)
 
     def __init__(self, config: Config, ctx: Context) -> None:
-        self.c = config
-        self.ctx = ctx
+        super().__init__(config, ctx)
         self.model_name = config.model
-        self.adapter_id = adapter_identity(config.adapter, f"{ctx.key}.adapter")
-        self.lm = load(config.model, key=f"{ctx.key}.model", dtype=config.dtype, device=config.device,
-                       adapter=config.adapter, trust_remote_code=config.trust_remote_code)
-        self.has_template = bool(getattr(self.lm.tokenizer, "chat_template", None))
-        if config.chat is True and not self.has_template:
-            raise ConfigError(f"chat = true but model '{config.model}' has no chat template", key=f"{ctx.key}.chat")
+        self.use_chat(config.chat)
 
     def _use_chat(self, d: Decoding | None) -> bool:
         want: Any = d.chat if d is not None and d.chat is not None else self.c.chat
-        if want is True and not self.has_template:
-            raise ComponentError(f"chat requested but model '{self.c.model}' has no chat template",
-                                 key=f"{self.ctx.key}.chat")
-        return bool(self.has_template) if want == "auto" else bool(want)
+        return self.use_chat(want, ComponentError)
 
     def generate(self, prompts: Sequence[Prompt], n: int | None = None,
                  decoding: Decoding | None = None) -> list[list[Response]]:

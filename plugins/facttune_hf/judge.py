@@ -23,8 +23,8 @@ from pydantic import Field
 from facttune_core import Claim, Context, Evidence, Passage, Verdict, runtime_field
 from facttune_core.prompts import FALSE_WORDS, TRUE_WORDS, belief_prefix, verify_prefix, verify_suffix
 
-from .generate import ModelFields, model_key
-from .models import Loaded, adapter_identity, load
+from .generate import Loader, ModelFields, model_key
+from .models import Loaded
 
 SPLIT = "\u241e"  # a sentinel between prefix and suffix when a chat template wraps the prompt
 
@@ -180,7 +180,7 @@ def canonical(passages: Sequence[Passage]) -> list[Passage]:
     return sorted(passages, key=lambda p: (p.title, p.id or "", p.text))
 
 
-class _LogitJudge:
+class _LogitJudge(Loader):
     """Shared machinery: build (prefix, suffix) per claim, group by prefix, read through the cache."""
 
     component = "hf/true-false"
@@ -195,17 +195,8 @@ class _LogitJudge:
         batch_size: int = runtime_field(16, ge=1)
 
     def __init__(self, config: Any, ctx: Context) -> None:
-        self.c = config
-        self.ctx = ctx
-        self.adapter_id = adapter_identity(config.adapter, f"{ctx.key}.adapter")
-        self.lm = load(config.model, key=f"{ctx.key}.model", dtype=config.dtype, device=config.device,
-                       adapter=config.adapter, trust_remote_code=config.trust_remote_code)
-        has_template = bool(getattr(self.lm.tokenizer, "chat_template", None))
-        self.chat = has_template if config.chat == "auto" else bool(config.chat)
-        if self.chat and not has_template:
-            from facttune_core import ConfigError
-
-            raise ConfigError(f"chat = true but model '{config.model}' has no chat template", key=f"{ctx.key}.chat")
+        super().__init__(config, ctx)
+        self.chat = self.use_chat(config.chat)
         self.t_ids, self.f_ids = true_false_ids(self.lm.tokenizer)
         if not self.t_ids or not self.f_ids:
             from facttune_core import ConfigError

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from facttune_core import ConfigError, Context
 from facttune_core.concurrency import (
@@ -125,6 +125,13 @@ class OpenAIBackend:
         return classify_sdk_error(exc, openai, self.url, self.c.timeout, self.c.api_key_env)
 
 
+class _Fields(BaseModel):
+    """The fields whose defaults differ per provider; the rest come from the shared configs."""
+
+    model: str = Field(DEFAULT_MODEL, description=MODEL_DOC)
+    api_key_env: str = Field("OPENAI_API_KEY", description=KEY_DOC)
+
+
 class _OpenAI:
     price_file = PRICES
 
@@ -135,30 +142,26 @@ class _OpenAI:
 class Chat(_OpenAI, ChatGenerator):
     """OpenAI chat completions (or any compatible server): n samples per prompt."""
 
-    class Config(GeneratorConfig):
-        model: str = Field(DEFAULT_MODEL, description=MODEL_DOC)
-        api_key_env: str = Field("OPENAI_API_KEY", description=KEY_DOC)
+    class Config(_Fields, GeneratorConfig):
+        pass
 
 
 class Claims(_OpenAI, ChatClaimExtractor):
     """Atomic claims per sentence by an OpenAI-compatible chat judge."""
 
-    class Config(ClaimsConfig):
-        model: str = Field(DEFAULT_MODEL, description=MODEL_DOC)
-        api_key_env: str = Field("OPENAI_API_KEY", description=KEY_DOC)
+    class Config(_Fields, ClaimsConfig):
+        pass
 
 
 class TrueFalse(_OpenAI, ChatVerifier):
     """True/False verdict over the evidence: P(True) from logprobs, text otherwise."""
 
-    class Config(VerifierConfig):
-        model: str = Field(DEFAULT_MODEL, description=MODEL_DOC)
-        api_key_env: str = Field("OPENAI_API_KEY", description=KEY_DOC)
+    class Config(_Fields, VerifierConfig):
+        pass
 
 
 class Belief(_OpenAI, ChatBelief):
     """The judge's own P(True) per claim from logprobs, no evidence."""
 
-    class Config(BeliefConfig):
-        model: str = Field(DEFAULT_MODEL, description=MODEL_DOC)
-        api_key_env: str = Field("OPENAI_API_KEY", description=KEY_DOC)
+    class Config(_Fields, BeliefConfig):
+        pass

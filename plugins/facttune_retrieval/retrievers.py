@@ -15,7 +15,7 @@ import re
 import shutil
 import string
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -186,6 +186,35 @@ class _Retriever:
             if not final.exists():
                 raise
 
+    def load_source_index(self, progress: bool = False) -> None:
+        """Build the whole-source index once (into a temp folder, then renamed), then open it."""
+        if self._source is not None:
+            return
+        final = self.index_dir()
+        if not (final / "ids.json").exists():
+            final.parent.mkdir(parents=True, exist_ok=True)
+            tmp = final.parent / f".{final.name}.{os.getpid()}.partial"
+            shutil.rmtree(tmp, ignore_errors=True)
+            try:
+                tmp.mkdir(parents=True)
+                ids = self.build_index(self.kb.iter_passages(), tmp, progress)
+                if not ids:
+                    raise DataError("the knowledge db has no passages", where=str(self.db_path))
+                (tmp / "ids.json").write_text(json.dumps(ids, ensure_ascii=False), encoding="utf-8")
+                self.publish(tmp, final)
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+        self._source = self.open_index(final)
+        self._ids = json.loads((final / "ids.json").read_text(encoding="utf-8"))
+
+    def build_index(self, passages: Iterable[Passage], tmp: Path, progress: bool) -> list[str]:
+        """Write the index files into ``tmp``; return the passage ids in index order."""
+        raise NotImplementedError
+
+    def open_index(self, final: Path) -> Any:
+        raise NotImplementedError
+
 
 def _top(scores: Any, passages: Sequence[Passage], k: int) -> Ranked:
     import numpy as np
@@ -258,33 +287,21 @@ class BM25Retriever(_Retriever):
                         for docs, scores in zip(res.documents, res.scores, strict=True)])
         return out
 
-    def load_source_index(self, progress: bool = False) -> None:
-        if self._source is not None:
-            return
+    def build_index(self, passages: Iterable[Passage], tmp: Path, progress: bool) -> list[str]:
+        ids, toks = [], []
+        for p in passages:  # streamed: only the tokens are held, not the texts
+            ids.append(p.id)
+            toks.append(self.tokenize(self._doc_text(p)))
+        if ids:
+            r = self._new()
+            r.index(toks, show_progress=progress)
+            r.save(str(tmp), show_progress=False)
+        return ids
+
+    def open_index(self, final: Path) -> Any:
         import bm25s
 
-        final = self.index_dir()
-        if not (final / "ids.json").exists():
-            final.parent.mkdir(parents=True, exist_ok=True)
-            tmp = final.parent / f".{final.name}.{os.getpid()}.partial"
-            shutil.rmtree(tmp, ignore_errors=True)
-            try:
-                ids, toks = [], []
-                for p in self.kb.iter_passages():
-                    ids.append(p.id)
-                    toks.append(self.tokenize(self._doc_text(p)))
-                if not ids:
-                    raise DataError("the knowledge db has no passages", where=str(self.db_path))
-                r = self._new()
-                r.index(toks, show_progress=progress)
-                r.save(str(tmp), show_progress=False)
-                (tmp / "ids.json").write_text(json.dumps(ids, ensure_ascii=False), encoding="utf-8")
-                self.publish(tmp, final)
-            except BaseException:
-                shutil.rmtree(tmp, ignore_errors=True)
-                raise
-        self._source = bm25s.BM25.load(str(final), mmap=True, show_progress=False)
-        self._ids = json.loads((final / "ids.json").read_text(encoding="utf-8"))
+        return bm25s.BM25.load(str(final), mmap=True, show_progress=False)
 
     def rank_source(self, queries: list[str]) -> list[Ranked]:
         self.load_source_index()
@@ -386,31 +403,18 @@ class DenseRetriever(_Retriever):
             out.append([_top(row, passages, self.c.k) for row in S])
         return out
 
-    def load_source_index(self, progress: bool = False) -> None:
-        if self._source is not None:
-            return
+    def build_index(self, passages: Iterable[Passage], tmp: Path, progress: bool) -> list[str]:
         import numpy as np
 
-        final = self.index_dir()
-        if not (final / "ids.json").exists():
-            final.parent.mkdir(parents=True, exist_ok=True)
-            tmp = final.parent / f".{final.name}.{os.getpid()}.partial"
-            shutil.rmtree(tmp, ignore_errors=True)
-            try:
-                passages = list(self.kb.iter_passages())
-                if not passages:
-                    raise DataError("the knowledge db has no passages", where=str(self.db_path))
-                emb = self.encode([self._doc_text(p) for p in passages], progress=progress)
-                tmp.mkdir(parents=True)
-                np.save(tmp / "embeddings.npy", emb)
-                (tmp / "ids.json").write_text(json.dumps([p.id for p in passages], ensure_ascii=False),
-                                              encoding="utf-8")
-                self.publish(tmp, final)
-            except BaseException:
-                shutil.rmtree(tmp, ignore_errors=True)
-                raise
-        self._source = np.load(final / "embeddings.npy", mmap_mode="r")
-        self._ids = json.loads((final / "ids.json").read_text(encoding="utf-8"))
+        passages = list(passages)
+        if passages:
+            np.save(tmp / "embeddings.npy", self.encode([self._doc_text(p) for p in passages], progress=progress))
+        return [p.id for p in passages]
+
+    def open_index(self, final: Path) -> Any:
+        import numpy as np
+
+        return np.load(final / "embeddings.npy", mmap_mode="r")
 
     def rank_source(self, queries: list[str]) -> list[Ranked]:
         import numpy as np
