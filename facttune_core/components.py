@@ -78,12 +78,17 @@ def build_component(kind: str, name: str, args: dict[str, Any], ctx: Context, ke
     cfg = validate_args(spec, args, key or "args")
     sub = Context(cache=ctx.cache, stage_dir=ctx.stage_dir, key=key, seed=ctx.seed, counters=ctx.counters,
                   progress_cb=ctx.progress_cb, recipe_path=ctx.recipe_path)
+    return instantiate(spec, cfg, sub)
+
+
+def instantiate(spec: ComponentSpec, config: BaseModel, ctx: Context, where: str | None = None) -> Any:
+    """Call the factory; its failures become one-line errors naming ``where`` and ``ctx.key``."""
     try:
-        return spec.factory(cfg, sub)
+        return spec.factory(config, ctx)
     except FacttuneError as err:
-        raise err.located(key=key) from None
+        raise err.located(where, ctx.key) from None
     except (ImportError, OSError, ValueError) as err:
-        raise ConfigError(f"{name}: {err}", key=key) from err
+        raise ConfigError(f"{spec.name}: {err}", where=where, key=ctx.key) from err
 
 
 def _check_exists(value: str, info: ValidationInfo) -> str:

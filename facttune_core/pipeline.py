@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from . import metrics
 from .cache import CallCache, stable_json
-from .components import validate_args
+from .components import instantiate, output_config, validate_args
 from .context import Context
 from .errors import ConfigError, DataError, FacttuneError
 from .pairs import build as build_pairs
@@ -144,12 +144,7 @@ class Pipeline:
     def _build(self, stage: str, ctx: Context, config: Any | None = None, spec_stage: str | None = None) -> Any:
         spec = self.r.specs[spec_stage or stage]
         cfg = config if config is not None else self.r.configs[spec_stage or stage]
-        try:
-            return spec.factory(cfg, ctx)
-        except FacttuneError as err:
-            raise err.located(self.where, ctx.key) from None
-        except (ImportError, OSError, ValueError) as err:
-            raise ConfigError(f"{spec.name}: {err}", where=self.where, key=ctx.key) from err
+        return instantiate(spec, cfg, ctx, self.where)
 
     def _key(self, stage: str, upstream: str | None, extra: Any = None) -> str:
         spec = self.r.specs.get(stage)
@@ -522,7 +517,7 @@ class Pipeline:
             spec = self.r.specs["generate"]
             cfg = validate_args(spec, args, "evaluate.generate", self.where)
             gkey = stage_key(key, f"evaluate-{variant}", spec.name, spec.version,
-                             {"config": _output(cfg), "prompts": [p.id for p in prompts]})
+                             {"config": output_config(cfg), "prompts": [p.id for p in prompts]})
             g = self._run_generate("generate", gkey, root, prompts, cfg, None, label=f"evaluate {variant}: generate")
             responses = [r for r in g.records if isinstance(r, Response)]
             chain = {"generate": g.dir.name}
@@ -561,12 +556,6 @@ class Pipeline:
         atomic_write_json(sdir / "summary.json", summary)
         self._finish(res, None, ev.model_dump(mode="json"), extra={"summary": summary, "chains": sub})
         return res
-
-
-def _output(cfg: Any) -> Any:
-    from .components import output_config
-
-    return output_config(cfg)
 
 
 def _as_dict(r: Any) -> dict[str, Any]:
