@@ -61,6 +61,9 @@ T = TypeVar("T")
 
 DEFAULT_CHUNKS = {"generate": 4, "extract": 8, "retrieve": 64, "verify": 32, "reward": 16}
 STAGE_INDEX = {s: i for i, s in enumerate(STAGES)}
+# records a prompt source may already provide: (DataBundle field, record kind, the stage it replaces)
+GIVEN = (("responses", "response", "generate"), ("claims", "claim", "extract"), ("evidence", "evidence", "retrieve"),
+         ("verdicts", "verdict", "verify"))
 
 
 def stage_key(upstream: str | None, stage: str, component: str | None, version: str | None,
@@ -155,6 +158,15 @@ class Pipeline:
     def _dir(self, root: Path, stage: str, key: str) -> Path:
         return root / f"{STAGE_INDEX[stage]:02d}-{stage}-{key}"
 
+    def _finished(self, stage: str, key: str, sdir: Path) -> StageResult | None:
+        """The stage's result when its folder holds a manifest for this key (``--force-from``
+        has removed the folders it recomputes), else None."""
+        manifest = read_manifest(sdir)
+        if manifest is None or manifest.get("key") != key:
+            return None
+        return StageResult(stage, key, sdir, "done", read_records(sdir / RECORDS), items=manifest.get("items", 0),
+                           counts=manifest.get("counts", {}), manifest=manifest)
+
     # ------------------------------------------------------------------ chunked, resumable stage
     def _chunked(self, stage: str, key: str, root: Path, items: Sequence[T], item_id: Callable[[T], str],
                  make: Callable[[Context], Callable[[list[T]], list[list[Record]]]], chunk: int,
@@ -162,11 +174,8 @@ class Pipeline:
                  config_for_manifest: Any = None) -> StageResult:
         sdir = self._dir(root, stage, key)
         label = label or stage
-        manifest = read_manifest(sdir)
-        if manifest is not None and manifest.get("key") == key:
-            recs = read_records(sdir / RECORDS)
-            return StageResult(stage, key, sdir, "done", recs, items=manifest.get("items", len(items)),
-                               seconds=0.0, counts=manifest.get("counts", {}), manifest=manifest)
+        if (done_res := self._finished(stage, key, sdir)) is not None:
+            return done_res
         sdir.mkdir(parents=True, exist_ok=True)
         partial = sdir / PARTIAL
         done: dict[str, list[Any]] = {}
@@ -256,12 +265,8 @@ class Pipeline:
     def _stage_data(self, up: str | None) -> StageResult:
         key = self._key("data", up)
         sdir = self._dir(self.run_dir, "data", key)
-        manifest = read_manifest(sdir)
-        if manifest is not None and manifest.get("key") == key and not self._forced("data"):
-            recs = read_records(sdir / RECORDS)
-            res = StageResult("data", key, sdir, "done", recs, items=manifest.get("items", 0),
-                              counts=manifest.get("counts", {}), manifest=manifest)
-        else:
+        res = self._finished("data", key, sdir)
+        if res is None:
             t0 = time.perf_counter()
             counters: Counter[str] = Counter()
             source = self._build("data", self._ctx("data", sdir, counters))
@@ -270,26 +275,24 @@ class Pipeline:
             except FacttuneError as err:
                 raise err.located(self.where, "data.args") from None
             recs: list[Any] = list(bundle.prompts)
-            for name in ("responses", "claims", "evidence", "verdicts"):
-                recs += list(getattr(bundle, name) or [])
-            counts = dict(counters)
-            counts.update({"prompts": len(bundle.prompts)})
-            for name in ("responses", "claims", "evidence", "verdicts"):
-                if getattr(bundle, name) is not None:
-                    counts[name] = len(getattr(bundle, name))
+            counts = {**counters, "prompts": len(bundle.prompts)}
+            for name, _, _ in GIVEN:
+                given = getattr(bundle, name)
+                if given is not None:
+                    recs += given
+                    counts[name] = len(given)
             splits = Counter(p.split for p in bundle.prompts)
             counts.update({f"split_{k}": v for k, v in sorted(splits.items())})
             res = StageResult("data", key, sdir, "ran", recs, items=len(bundle.prompts),
                               seconds=time.perf_counter() - t0, counts=counts)
             sdir.mkdir(parents=True, exist_ok=True)
             self._finish(res, None, self.r.stage_config("data"), extra={"info": bundle.info})
-        by = _by_kind(res.records)
-        provided = {"responses": "generate", "claims": "extract", "evidence": "retrieve", "verdicts": "verify"}
-        for kind, stage in provided.items():
-            if by.get(kind[:-1] if kind != "evidence" else "evidence"):
+        kinds = {r.kind for r in res.records if isinstance(r, Record)}
+        for name, kind, stage in GIVEN:
+            if kind in kinds:
                 if getattr(self.recipe, stage) is not None:
-                    raise ConfigError(f"the data already provides {kind}; remove the [{stage}] table (or the "
-                                      f"given {kind})", where=self.where, key=stage)
+                    raise ConfigError(f"the data already provides {name}; remove the [{stage}] table (or the "
+                                      f"given {name})", where=self.where, key=stage)
                 self.given.add(stage)
         return res
 
@@ -427,10 +430,8 @@ class Pipeline:
         assert cfg is not None
         key = self._key("pairs", up)
         sdir = self._dir(self.run_dir, "pairs", key)
-        manifest = read_manifest(sdir)
-        if manifest is not None and manifest.get("key") == key and not self._forced("pairs"):
-            return StageResult("pairs", key, sdir, "done", read_records(sdir / RECORDS),
-                               items=manifest.get("items", 0), counts=manifest.get("counts", {}), manifest=manifest)
+        if (done_res := self._finished("pairs", key, sdir)) is not None:
+            return done_res
         t0 = time.perf_counter()
         rewards = self._records("reward", Reward)
         try:
@@ -447,10 +448,8 @@ class Pipeline:
     def _stage_train(self, up: str | None) -> StageResult:
         key = self._key("train", up)
         sdir = self._dir(self.run_dir, "train", key)
-        manifest = read_manifest(sdir)
-        if manifest is not None and manifest.get("key") == key and not self._forced("train"):
-            return StageResult("train", key, sdir, "done", read_records(sdir / RECORDS),
-                               items=manifest.get("items", 0), counts=manifest.get("counts", {}), manifest=manifest)
+        if (done_res := self._finished("train", key, sdir)) is not None:
+            return done_res
         pairs = self._records("pairs", Pair)
         sft = self._records("pairs", SFTExample)
         if not pairs and not sft:
@@ -493,10 +492,8 @@ class Pipeline:
         assert ev is not None and self.recipe.generate is not None
         key = self._key("evaluate", up)
         sdir = self._dir(self.run_dir, "evaluate", key)
-        manifest = read_manifest(sdir)
-        if manifest is not None and manifest.get("key") == key and not self._forced("evaluate"):
-            return StageResult("evaluate", key, sdir, "done", read_records(sdir / RECORDS),
-                               counts=manifest.get("counts", {}), manifest=manifest)
+        if (done_res := self._finished("evaluate", key, sdir)) is not None:
+            return done_res
         prompts = [p for p in self.prompts() if p.split == ev.split]
         if ev.limit:
             prompts = prompts[: ev.limit]
@@ -562,14 +559,6 @@ def _as_dict(r: Any) -> dict[str, Any]:
     if isinstance(r, Record):
         return {"_kind": r.kind, **r.to_dict()}
     return dict(r)
-
-
-def _by_kind(records: list[Any]) -> dict[str, list[Any]]:
-    out: dict[str, list[Any]] = {}
-    for r in records:
-        k = r.kind if isinstance(r, Record) else "row"
-        out.setdefault(k, []).append(r)
-    return out
 
 
 def evaluation_summary(rows: list[dict[str, Any]], n_boot: int = 2000, seed: int = 0) -> dict[str, Any]:
