@@ -120,6 +120,8 @@ class Pipeline:
         self.run_dir = Path(run_dir or self.recipe.run.run_dir or default_dir)
         if not self.run_dir.is_absolute() and run_dir is None and self.recipe.run.run_dir:
             self.run_dir = resolved.base_dir / self.run_dir
+        # absolute from here on: components may run subprocesses in other folders (the trainer does)
+        self.run_dir = self.run_dir.resolve()
         if cache is not None:
             self.cache = cache
         elif no_cache:

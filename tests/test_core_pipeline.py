@@ -175,3 +175,13 @@ def test_evaluate_can_score_with_other_components(fake_registry, tmp_path):
     assert set(chains["before"]) == {"generate", "extract", "retrieve", "verify"}
     ev_dir = res["evaluate"].dir / "before" / chains["before"]["retrieve"]
     assert len(read_records(ev_dir / "records.jsonl")) > 0
+
+
+def test_relative_run_dir_is_made_absolute(fake_registry, fake_recipe, tmp_path, monkeypatch):
+    """The default run folder is relative (runs/<name>); components that start subprocesses in
+    other folders (the trainer) must still find their stage folder."""
+    monkeypatch.chdir(tmp_path)
+    pipe = Pipeline(load_recipe(fake_recipe, ["run.name=rel"]), until="generate")
+    assert pipe.run_dir == (tmp_path / "runs" / "rel").resolve()
+    res = pipe.run()
+    assert res["generate"].dir.is_absolute() and res["generate"].dir.exists()
