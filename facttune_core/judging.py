@@ -198,8 +198,8 @@ def guard_warning(share_supported: float | None, n: int) -> str | None:
         return (f"the judge called {share_supported:.0%} of {n} claims supported: check it against labels "
                 "(facttune judge eval)")
     if share_supported < 0.05:
-        return (f"the judge called only {share_supported:.0%} of {n} claims supported: check it against labels "
-                "(facttune judge eval)")
+        return (f"the judge called only {share_supported:.0%} of {n} claims supported: either the text is almost "
+                "all unsupported or the judge is too strict; check it against labels (facttune judge eval)")
     return None
 
 

@@ -40,8 +40,11 @@ def resolve_fitted(name: str, ctx: Context | None = None) -> Path:
 
 
 def load_fitted(name: str, ctx: Context | None = None) -> dict[str, Any]:
-    path = resolve_fitted(name, ctx)
     key = f"{ctx.key}.fitted" if ctx is not None and ctx.key else None
+    try:
+        path = resolve_fitted(name, ctx)
+    except ConfigError as err:
+        raise err.located(key=key) from None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

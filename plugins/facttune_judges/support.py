@@ -64,6 +64,7 @@ class Support:
             self.calibration = Calibration.from_dict(load_fitted(config.fitted, ctx), where=config.fitted)
         self._model: Any = None
         self._tok: Any = None
+        self._ev_cache: dict[tuple[str, str], Any] = {}  # claims of one topic share their evidence
 
     # -- model
     def _load(self) -> None:
@@ -121,13 +122,17 @@ class Support:
                     for c, t in zip(claims, ev_texts, strict=True)]
         need = [i for i, a in enumerate(analysed) if any(w.kind == "word" for w in a)]
         # evidence vectors per (text, topic): the topic's name is left out of what a claim word may match
-        ev_keys = list(dict.fromkeys((ev_texts[i], claims[i].topic or "") for i in need))
+        ev_keys = [k for k in dict.fromkeys((ev_texts[i], claims[i].topic or "") for i in need)
+                   if k not in self._ev_cache]
         ev_spans = []
         for t, topic in ev_keys:
             ts = text.topic_stems(topic)
             ev_spans.append([(m.start(), m.end()) for m in text.words(t)
                              if text.stem(m.group(0)) not in ts and m.group(0).lower() not in text.STOPWORDS])
-        ev_vecs = dict(zip(ev_keys, self._word_vectors([k[0] for k in ev_keys], ev_spans), strict=True))
+        if len(self._ev_cache) > 4096:
+            self._ev_cache.clear()
+        self._ev_cache.update(zip(ev_keys, self._word_vectors([k[0] for k in ev_keys], ev_spans), strict=True))
+        ev_vecs = self._ev_cache
         claim_spans = [[(w.start, w.end) for w in analysed[i] if w.kind == "word"] for i in need]
         claim_vecs = dict(zip(need, self._word_vectors([claims[i].text for i in need], claim_spans), strict=True))
         out: list[tuple[float, str]] = []
