@@ -20,6 +20,8 @@ from .text import merge_short_sentences, split_sentences
 class JsonlPrompts:
     """Prompts (and optionally given responses) from JSONL files."""
 
+    provides = ("responses",)  # with `responses` set, the run starts after the generate stage
+
     class Config(BaseModel):
         model_config = ConfigDict(extra="forbid")
         path: ExistingPath = Field(description="JSONL with one prompt per line")
