@@ -26,6 +26,7 @@ from .cache import CallCache, stable_json
 from .components import instantiate, output_config, validate_args
 from .context import Context
 from .errors import ConfigError, DataError, FacttuneError
+from .fingerprint import component_version
 from .pairs import build as build_pairs
 from .paths import cache_dir
 from .protocols import DataBundle, TrainData
@@ -155,7 +156,7 @@ class Pipeline:
         spec = self.r.specs.get(stage)
         cfg = self.r.stage_config(stage) if self.r.table(stage) is not None else None
         return stage_key(upstream, stage.split(".")[-1], spec.name if spec else None,
-                         spec.version if spec else None, {"cfg": cfg, "extra": extra})
+                         component_version(spec) if spec else None, {"cfg": cfg, "extra": extra})
 
     def _dir(self, root: Path, stage: str, key: str) -> Path:
         return root / f"{STAGE_INDEX[stage]:02d}-{stage}-{key}"
@@ -229,7 +230,7 @@ class Pipeline:
         spec = self.r.specs.get(res.stage)
         res.manifest = {
             "stage": res.stage, "key": res.key, "component": component or (spec.name if spec else None),
-            "plugin": spec.plugin if spec else None, "version": spec.version if spec else None,
+            "plugin": spec.plugin if spec else None, "version": component_version(spec) if spec else None,
             "config": config, "items": res.items, "records": len(res.records), "seconds": round(res.seconds, 3),
             "cache": {"hits": res.hits, "misses": res.misses}, "counts": res.counts,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S"), **(extra or {}),
@@ -515,7 +516,7 @@ class Pipeline:
                 args["adapter"] = str(adapter_path)
             spec = self.r.specs["generate"]
             cfg = validate_args(spec, args, "evaluate.generate", self.where)
-            gkey = stage_key(key, f"evaluate-{variant}", spec.name, spec.version,
+            gkey = stage_key(key, f"evaluate-{variant}", spec.name, component_version(spec),
                              {"config": output_config(cfg), "prompts": [p.id for p in prompts]})
             g = self._run_generate("generate", gkey, root, prompts, cfg, None, label=f"evaluate {variant}: generate")
             responses = [r for r in g.records if isinstance(r, Response)]
