@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from .describe import describe_command
 from .errors import FacttuneError, ProblemList
 
 app = typer.Typer(
@@ -180,6 +181,8 @@ def plugins(as_json: Annotated[bool, typer.Option("--json", help="Machine-readab
         t.add_row(e["name"], e["version"], "\n".join(lines) or "-")
     console.print(t)
 
+
+app.command("describe")(describe_command)
 
 class RichReporter:
     """Progress bars for the pipeline (rich)."""
