@@ -1,8 +1,13 @@
-"""The documented testing kit for plugin authors (facttune_core.testing)."""
+"""The documented testing kit for plugin authors (facttune_core.testing) and the example plugin's tests."""
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 import types
+from pathlib import Path
 
 import pytest
 
@@ -10,6 +15,9 @@ from facttune_core import Claim, hookimpl, plugins, testing
 from facttune_core.errors import FacttuneError, UnknownComponentError
 from facttune_core.recipe import tomllib
 from facttune_core.testing import FakeVerifier, fake_recipe_text, make_component, run_recipe
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "tests" / "example_plugin"
 
 
 def test_make_component_finds_the_kind_and_validates_args_like_a_recipe(fake_registry):
@@ -72,3 +80,12 @@ def test_fake_recipe_text_swaps_components_and_drops_retrieve():
     with_args = tomllib.loads(fake_recipe_text(retrieve_args={"k": 2}))
     assert with_args["retrieve"] == {"component": "fake/retriever", "args": {"k": 2}}
 
+
+def test_the_example_plugins_own_tests_pass():
+    """tests/example_plugin/tests is what docs/writing-a-plugin.md tells a plugin author to copy."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(EXAMPLE), *sys.path]),
+           "FACTTUNE_PLUGINS": "facttune_drugcheck"}  # found even where the example is not pip-installed
+    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], cwd=EXAMPLE,
+                         env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
+    assert re.search(r"\b6 passed", out.stdout), out.stdout
