@@ -231,7 +231,7 @@ class Pipeline:
         res.manifest = {
             "stage": res.stage, "key": res.key, "component": component or (spec.name if spec else None),
             "plugin": spec.plugin if spec else None, "version": component_version(spec) if spec else None,
-            "config": config, "items": res.items, "records": len(res.records), "seconds": round(res.seconds, 3),
+            "config": _unnested(config), "items": res.items, "records": len(res.records), "seconds": round(res.seconds, 3),
             "cache": {"hits": res.hits, "misses": res.misses}, "counts": res.counts,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S"), **(extra or {}),
         }
@@ -556,6 +556,11 @@ class Pipeline:
         atomic_write_json(sdir / "summary.json", summary)
         self._finish(res, None, ev.model_dump(mode="json"), extra={"summary": summary, "chains": sub})
         return res
+
+
+def _unnested(config: Any) -> Any:
+    """A manifest's settings: the component's args themselves, not ``{"config": args}``."""
+    return config["config"] if isinstance(config, dict) and list(config) == ["config"] else config
 
 
 def _as_dict(r: Any) -> dict[str, Any]:
