@@ -129,15 +129,18 @@ def _summary(results: dict[str, Any], seconds: float) -> None:
 
 @app.command()
 def report(run_dir: Path) -> None:
-    """Write report.html and plots for a run folder and print the before/after table."""
+    """Write report.html and plots for a run folder; print its stages, scores and before/after table."""
     from .report import write_report
 
     try:
         out = write_report(run_dir, console=console)
     except FacttuneError as err:
         fail(err, 1)
+    from .overview import overview_of, overview_tables
     from .report import evaluation_summary_of, evaluation_table
 
+    for table in overview_tables(overview_of(run_dir)):
+        console.print(table)
     summary = evaluation_summary_of(run_dir)
     if summary:
         console.print(evaluation_table(summary))
