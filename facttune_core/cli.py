@@ -15,6 +15,7 @@ from rich.table import Table
 
 from .describe import describe_command
 from .errors import FacttuneError, ProblemList
+from .scaffold import new_plugin_command
 
 app = typer.Typer(
     name="facttune",
@@ -186,6 +187,7 @@ def plugins(as_json: Annotated[bool, typer.Option("--json", help="Machine-readab
 
 
 app.command("describe")(describe_command)
+app.command("new-plugin")(new_plugin_command)
 
 class RichReporter:
     """Progress bars for the pipeline (rich)."""
