@@ -76,6 +76,7 @@ class ComponentDoc:
     options: list[Option] = field(default_factory=list)
     needs: tuple[str, ...] = ()
     provides: tuple[str, ...] = ()
+    file: str | None = None  # the module's file: shows which copy of a plugin is imported
 
     @property
     def table(self) -> str:
@@ -85,7 +86,7 @@ class ComponentDoc:
         return {"name": self.name, "kind": self.kind, "kind_label": KIND_LABELS[self.kind], "hook": KIND_HOOKS[self.kind],
                 "table": self.table, "plugin": self.plugin, "version": self.version, "summary": self.summary,
                 "details": self.details, "factory": self.factory, "needs": list(self.needs),
-                "provides": list(self.provides), "options": [o.as_dict() for o in self.options]}
+                "provides": list(self.provides), "file": self.file, "options": [o.as_dict() for o in self.options]}
 
 
 # ---------------------------------------------------------------------------- rendering values and types
@@ -172,9 +173,11 @@ def describe_spec(spec: ComponentSpec) -> ComponentDoc:
     if details.startswith(summary):
         details = details[len(summary):].strip()
     factory = f"{getattr(spec.factory, '__module__', '?')}.{getattr(spec.factory, '__qualname__', spec.factory)}"
+    module = sys.modules.get(getattr(spec.factory, "__module__", "") or "")
     return ComponentDoc(name=spec.name, kind=spec.kind, plugin=spec.plugin, version=spec.version, summary=summary,
                         details=details, factory=factory, options=options_of(spec.config),
-                        needs=declared(spec.factory), provides=declared(spec.factory, "provides"))
+                        needs=declared(spec.factory), provides=declared(spec.factory, "provides"),
+                        file=getattr(module, "__file__", None))
 
 
 def find(registry: Registry, names: Iterable[str], kind: str | None = None) -> list[ComponentSpec]:
@@ -242,7 +245,7 @@ def print_doc(d: ComponentDoc, console: Any) -> None:
         say(f"needs: {', '.join(d.needs)}")
     if d.provides:
         say(f"its data can provide: {', '.join(d.provides)}")
-    say(f"defined in {d.factory}", "dim")
+    say(f"defined in {d.factory}" + (f" ({d.file})" if d.file else ""), "dim")
     if not d.options:
         say("no args")
         console.print()

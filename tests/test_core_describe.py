@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from facttune_core import plugins
+from facttune_core import plugins, testing
 from facttune_core.cli import app
 from facttune_core.describe import bundled_docs, describe_spec, reference_page
 from facttune_core.registry import Registry
@@ -33,6 +33,7 @@ def test_describe_json_marks_runtime_and_required_args(fake_registry):
     assert opts["batch_size"] == {"key": "batch_size", "type": "int (≥ 1)", "default": 4, "required": False,
                                   "description": "items per model call", "runtime": True}
     assert data["fake/verifier"]["kind"] == "claim_verifier" and data["fake/verifier"]["table"] == "verify"
+    assert data["fake/verifier"]["file"] == testing.__file__  # which copy of the plugin is imported
     path = next(o for o in data["core/jsonl"]["options"] if o["key"] == "path")
     assert path["required"] is True and path["default"] is None
 
