@@ -69,7 +69,7 @@ def _short(d: dict[str, Any], limit: int = 400) -> str:
 @app.command()
 def run(
     recipe: Path,
-    run_dir: Annotated[Path | None, typer.Option(help="Run folder (default: run.run_dir or runs/<name>)")] = None,
+    run_dir: Annotated[Path | None, typer.Option(help="Run folder (default: run.run_dir, relative to the recipe, else runs/<name> here)")] = None,
     set_: SetOpt = None,
     until: Annotated[str | None, typer.Option(help="Stop after this stage")] = None,
     force_from: Annotated[str | None, typer.Option(help="Recompute this stage and all after it (ignores the call cache there)")] = None,
@@ -175,7 +175,7 @@ def plugins(as_json: Annotated[bool, typer.Option("--json", help="Machine-readab
     if as_json:
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
         return
-    t = Table(title="facttune plugins")
+    t = Table(title="facttune plugins", caption="facttune describe NAME: a component's args")
     for col in ("plugin", "version", "components"):
         t.add_column(col)
     for e in data:

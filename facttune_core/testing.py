@@ -7,6 +7,13 @@ checkable scores, pairs and a "trained" adapter without any model.
 Use them in-process with the ``fake_registry`` fixture (``pytest_plugins =
 ["facttune_core.testing"]`` in your conftest), or in a ``facttune`` subprocess with
 ``FACTTUNE_PLUGINS=facttune_core.testing``; they are registered under the plugin name ``fake``.
+
+The testing kit for plugin authors (docs/writing-a-plugin.md):
+
+- ``make_component(name, args)``: build an installed component by name, args validated as in a recipe;
+- ``run_recipe(recipe, run_dir)``: run a recipe (a path or TOML text) in-process, as ``facttune run``;
+- ``fake_recipe_text(verify="you/yours", ...)``: a whole recipe over the fakes with yours swapped in;
+- the ``fake_registry`` fixture: every installed plugin plus the fakes, and a private cache folder.
 """
 
 from __future__ import annotations
