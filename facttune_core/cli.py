@@ -27,6 +27,12 @@ app = typer.Typer(
 console = Console()
 err_console = Console(stderr=True, highlight=False)
 
+def _add_groups() -> None:
+    from .judge_cli import judge_app
+
+    app.add_typer(judge_app, name="judge")
+
+
 SetOpt = Annotated[list[str] | None, typer.Option("--set", "-s", help="Override a recipe key: stage.args.key=value")]
 
 
@@ -111,6 +117,18 @@ def run(
             fail(err, 1)
 
 
+def judge_warnings(manifests: dict[str, dict[str, Any]]) -> list[str]:
+    """The guard rail's warnings of every verify stage (main chain and evaluate's before/after)."""
+    out = []
+    for stage, m in manifests.items():
+        if (w := (m.get("verdicts") or {}).get("warning")):
+            out.append(f"{stage}: {w}")
+        for variant, v in (m.get("judged") or {}).items():
+            if v.get("warning"):
+                out.append(f"{stage} {variant}: {v['warning']}")
+    return out
+
+
 def _summary(results: dict[str, Any], seconds: float) -> None:
     t = Table(title=f"stages ({seconds:.1f} s)")
     for col in ("stage", "status", "items", "out", "s", "hits", "misses"):
@@ -121,6 +139,8 @@ def _summary(results: dict[str, Any], seconds: float) -> None:
         t.add_row(name, r.status, str(r.items), str(len(r.records)), f"{r.seconds:.1f}", str(r.hits), str(r.misses),
                   notes)
     console.print(t)
+    for line in judge_warnings({n: r.manifest for n, r in results.items()}):
+        console.print(f"[bold yellow]warning[/bold yellow]: {line}")
     ev = results.get("evaluate")
     if ev is not None:
         from .report import evaluation_table
@@ -237,6 +257,9 @@ def _add_plugin_commands() -> None:
         get_plugin_manager().hook.register_commands(cli=app)
     except FacttuneError as err:  # still let `facttune --help` work and say what broke
         err_console.print(f"warning: {err}")
+
+
+_add_groups()
 
 
 def main() -> None:

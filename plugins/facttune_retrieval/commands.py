@@ -119,5 +119,71 @@ def info(db: str = typer.Argument(..., help="a db, or any source 'kb build' acce
         typer.echo("format: FActScore (no facttune metadata)")
 
 
+def synth(
+    source: str = typer.Argument(..., help="a knowledge source: 'wiki-vital', a FActScore/facttune .db, .jsonl, "
+                                 ".parquet, a datasets folder or 'hf:<name>'"),
+    out: Path = typer.Option(..., "--out", "-o", help="labelled claims to write (JSONL)"),
+    topics: int = typer.Option(100, help="documents (topics) to draw, at random"),
+    per_topic: int = typer.Option(4, help="supported and as many unsupported claims per topic, at most"),
+    seed: int = typer.Option(0, help="which topics and which claims"),
+    exclude: list[Path] = typer.Option([], help="labelled JSONL whose topics must not be drawn (keep the people you "
+                                       "report on out of what you fit on)"),
+    category: str | None = typer.Option(None, help="wiki-vital only: draw from this category (e.g. People)"),
+) -> None:
+    """Make labelled claims (S / NS) from a knowledge source with no human labels: facts the source states,
+    cut to one fact, and hallucination-like changes of them (another entity's fact, a moved date, a swapped
+    name or role). For comparing and fitting judges; see docs/judges.md for what it cannot tell you."""
+    import json
+    import random
+
+    from .kb import KnowledgeBase, normalize_title, resolve_db, wiki_vital_entries
+    from .synth import synthesize
+
+    try:
+        kb = KnowledgeBase(resolve_db(source))
+        titles = kb.titles()
+        if category is not None:
+            if source != "wiki-vital":
+                raise FacttuneError("--category applies to the packaged 'wiki-vital' source only", key="--category")
+            keep = {r["title"] for r in wiki_vital_entries() if r.get("topic") == category}
+            if not keep:
+                raise FacttuneError(f"no wiki-vital category '{category}' (e.g. People, Arts, History)",
+                                    key="--category")
+            titles = [t for t in titles if t in keep]
+        banned: set[str] = set()
+        for path in exclude:
+            from facttune_core import DataError
+
+            try:
+                lines = path.read_text(encoding="utf-8").splitlines()
+            except (OSError, UnicodeDecodeError) as err:
+                raise DataError(f"cannot read: {err}", where=str(path)) from None
+            for i, line in enumerate(lines, 1):
+                if line.strip():
+                    try:
+                        banned.add(normalize_title(str(json.loads(line).get("topic") or "")))
+                    except (json.JSONDecodeError, AttributeError):
+                        raise DataError("not a JSON object", where=str(path), key=f"line {i}") from None
+        titles = [t for t in titles if normalize_title(t) not in banned]
+        titles = random.Random(seed).sample(titles, min(topics, len(titles)))
+        rows = synthesize(kb, sorted(titles), per_topic, seed)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + ".tmp")
+        tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+        tmp.replace(out)
+    except FacttuneError as err:
+        _fail(err)
+        return
+    except OSError as err:
+        _fail(FacttuneError(f"cannot write: {err.strerror or err}", where=str(out)))
+        return
+    n_s = sum(r["label"] == "S" for r in rows)
+    typer.echo(f"{out}: {len(rows)} claims ({n_s} S, {len(rows) - n_s} NS) about {len({r['topic'] for r in rows})} "
+               f"topics" + (f", {len(banned)} topics excluded" if banned else ""))
+
+
 def register(cli: Any) -> None:
     cli.add_typer(kb_app, name="kb")
+    for group in getattr(cli, "registered_groups", []):  # the core's `facttune judge` group
+        if group.name == "judge" and group.typer_instance is not None:
+            group.typer_instance.command("synth")(synth)

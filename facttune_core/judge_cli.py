@@ -1,0 +1,215 @@
+"""``facttune judge``: measure a recipe's verifier against labelled claims, and fit one.
+
+Plugins may add subcommands to this group (the retrieval plugin adds ``synth``) from their
+``register_commands(cli)`` hook: the group is ``cli.registered_groups`` entry named ``judge``.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from .errors import ConfigError, FacttuneError
+
+judge_app = typer.Typer(name="judge", help="Measure a claim verifier against labelled claims; fit one; make labelled "
+                        "claims from a knowledge source.", no_args_is_help=True)
+
+RecipeOpt = Annotated[Path, typer.Option("--recipe", "-r", help="Recipe whose [verify] (and [retrieve]) are used")]
+KindsOpt = Annotated[str | None, typer.Option(help="Only rows of these kinds, comma-separated (e.g. atomic,sentence)")]
+SetOpt = Annotated[list[str] | None, typer.Option("--set", "-s", help="Override a recipe key: verify.args.key=value")]
+
+
+def _cli() -> Any:
+    from . import cli
+
+    return cli
+
+
+def _verifier_and_data(file: Path, recipe: Path, set_: list[str] | None, kinds: str | None,
+                       limit: int | None) -> tuple[Any, Any, Any, str]:
+    """Build the recipe's verifier, read the labelled file, retrieve evidence for rows without it."""
+    from .cache import CallCache
+    from .components import instantiate
+    from .context import Context
+    from .judging import read_labelled
+    from .paths import cache_dir
+    from .recipe import load_recipe
+
+    resolved = load_recipe(recipe, set_ or [])
+    where = str(recipe)
+    if "verify" not in resolved.specs:
+        raise ConfigError("the recipe has no [verify] table to measure", where=where, key="verify")
+    data = read_labelled(file, [k.strip() for k in kinds.split(",") if k.strip()] if kinds else None, limit)
+    cpath = resolved.recipe.run.cache
+    cache = CallCache(Path(cpath).expanduser() if cpath else cache_dir() / "calls.sqlite")
+    missing = [i for i, e in enumerate(data.evidence) if e is None]
+    if missing:
+        if "retrieve" not in resolved.specs:
+            raise ConfigError(f"{len(missing)} labelled claims carry no evidence and the recipe has no [retrieve] "
+                              "table to find it", where=where, key="retrieve")
+        rctx = Context(cache=cache, key="retrieve.args", recipe_path=resolved.path)
+        retriever = instantiate(resolved.specs["retrieve"], resolved.configs["retrieve"], rctx, where)
+        try:
+            found = retriever.retrieve([data.claims[i] for i in missing])
+        except FacttuneError as err:
+            raise err.located(where, "retrieve.args") from None
+        for i, e in zip(missing, found, strict=True):
+            data.evidence[i] = e
+    vctx = Context(cache=cache, key="verify.args", recipe_path=resolved.path)
+    verifier = instantiate(resolved.specs["verify"], resolved.configs["verify"], vctx, where)
+    return verifier, data, resolved, resolved.specs["verify"].name
+
+
+def _verify(verifier: Any, data: Any, label: str, chunk: int = 64) -> list[Any]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    out: list[Any] = []
+    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=_cli().console, transient=True) as prog:
+        task = prog.add_task(label, total=len(data))
+        for s in range(0, len(data), chunk):
+            batch = verifier.verify(data.claims[s:s + chunk], data.evidence[s:s + chunk])
+            if len(batch) != len(data.claims[s:s + chunk]):
+                raise FacttuneError(f"the verifier returned {len(batch)} verdicts for "
+                                    f"{len(data.claims[s:s + chunk])} claims")
+            out.extend(batch)
+            prog.advance(task, len(batch))
+    return out
+
+
+def _fmt(v: Any, pct: bool = False) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.1%}" if pct else f"{v:.3f}"
+    return str(v)
+
+
+def report_table(title: str, report: dict[str, Any]) -> Table:
+    t = Table(title=title)
+    cols = [("rows", "n"), ("gold S", "gold_supported"), ("called S", "called_supported"), ("AUROC", "auroc"),
+            ("bal. acc", "balanced_accuracy"), ("NS prec", "ns_precision"), ("NS rec", "ns_recall"),
+            ("NS F1", "ns_f1"), ("ECE", "ece"), ("resp. MAE (pts)", "response_mae")]
+    t.add_column("kind")
+    for c, _ in cols:
+        t.add_column(c, justify="right")
+    rows = [("all", report["overall"])] + list(report["kinds"].items()) if len(report["kinds"]) > 1 else \
+        [(next(iter(report["kinds"]), "all"), report["overall"])]
+    for name, r in rows:
+        t.add_row(name, *[_fmt(r.get(k), pct=k in ("gold_supported", "called_supported")) if k != "response_mae"
+                          else (f"{r[k]:.1f}" if r.get(k) is not None else "-") for _, k in cols])
+    return t
+
+
+@judge_app.command("eval")
+def eval_(
+    file: Annotated[Path, typer.Argument(help="Labelled claims (JSONL): judge-dev format or FActScore's labelled format")],
+    recipe: RecipeOpt,
+    set_: SetOpt = None,
+    kinds: KindsOpt = None,
+    limit: Annotated[int | None, typer.Option(help="At most this many claims")] = None,
+    out: Annotated[Path | None, typer.Option(help="Folder for judge-eval.json and reliability.png")] = None,
+) -> None:
+    """Run the recipe's [verify] on labelled claims: AUROC, balanced accuracy, NS precision/recall, confusion,
+    calibration (ECE + reliability plot), response-level FActScore error; per kind."""
+    from .judging import dump, evaluate, write_reliability_plot
+    from .store import atomic_write_text
+
+    cli = _cli()
+    try:
+        verifier, data, resolved, name = _verifier_and_data(file, recipe, set_, kinds, limit)
+        t0 = time.perf_counter()
+        verdicts = _verify(verifier, data, f"judging {len(data)} claims")
+        seconds = time.perf_counter() - t0
+        report = evaluate(data, verdicts)
+    except FacttuneError as err:
+        cli.fail(err, 1)
+    report.update({"file": str(file), "recipe": str(recipe), "component": name,
+                   "args": resolved.configs["verify"].model_dump(mode="json"), "seconds": round(seconds, 2),
+                   "claims_per_s": round(len(data) / seconds, 2) if seconds else None, "topics": data.topics(),
+                   "created": time.strftime("%Y-%m-%dT%H:%M:%S")})
+    cli.console.print(report_table(f"{name} on {file.name} ({len(data)} claims, {seconds:.1f} s)", report))
+    fitted = getattr(getattr(verifier, "calibration", None), "info", None) or {}
+    overlap = sorted(set(fitted.get("topics") or []) & set(data.topics()))
+    if overlap:
+        cli.console.print(f"[yellow]note[/yellow]: the calibration was fitted on {len(overlap)} of these "
+                          f"{len(data.topics())} topics: these figures are in-sample; use `facttune judge fit --cv` "
+                          "or other topics for an honest estimate.")
+    out_dir = out or Path("judge-eval") / file.stem
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(out_dir / "judge-eval.json", dump(report))
+        reports = {"all": report["overall"], **report["kinds"]} if len(report["kinds"]) > 1 else {"all": report["overall"]}
+        plot = write_reliability_plot(reports, out_dir / "reliability.png")
+    except OSError as err:
+        cli.fail(FacttuneError(f"cannot write the results: {err.strerror or err}", where=str(out_dir)), 1)
+    cli.console.print(f"results: {out_dir / 'judge-eval.json'}, {plot}")
+
+
+@judge_app.command("fit")
+def fit(
+    file: Annotated[Path, typer.Argument(help="Labelled claims (JSONL) to fit on: other topics than you report on")],
+    recipe: RecipeOpt,
+    out: Annotated[Path, typer.Option(help="Calibration file to write (name it in the recipe: verify.args.fitted)")],
+    set_: SetOpt = None,
+    kinds: KindsOpt = None,
+    cv: Annotated[bool, typer.Option(help="Also report leave-one-topic-out cross-validation (held-out figures)")] = True,
+) -> None:
+    """Fit the recipe's verifier's calibration (a logistic model over its features, balanced classes) and
+    write it to a file; with --cv print held-out (leave-one-topic-out) figures."""
+    from .judging import Calibration, dump, evaluate, fit_logistic
+    from .records import Verdict
+    from .store import atomic_write_text
+
+    cli = _cli()
+    try:
+        verifier, data, resolved, name = _verifier_and_data(file, recipe, set_, kinds, None)
+        if not hasattr(verifier, "features"):
+            raise ConfigError(f"{name} has nothing to fit (it has no features(claims, evidence) method)",
+                              where=str(recipe), key="verify.component")
+        X: list[list[float]] = []
+        for s in range(0, len(data), 64):
+            X.extend(verifier.features(data.claims[s:s + 64], data.evidence[s:s + 64]))
+        w, b = fit_logistic(X, data.labels)
+        topics = data.topics()
+        cal = Calibration(weights=w, bias=b, features=[f"f{i}" for i in range(len(w))], info={
+            "component": name, "fitted_on": str(file), "claims": len(data), "supported": sum(data.labels),
+            "kinds": sorted(set(data.kinds)), "topics": topics, "created": time.strftime("%Y-%m-%dT%H:%M:%S")})
+        cv_report = None
+        if cv and len(topics) > 2:
+            pred: list[Verdict] = [Verdict(claim_id="", supported=None)] * len(data)
+            for t in topics:
+                tr = [i for i, c in enumerate(data.claims) if (c.topic or "") != t]
+                te = [i for i, c in enumerate(data.claims) if (c.topic or "") == t]
+                try:
+                    wt, bt = fit_logistic([X[i] for i in tr], [data.labels[i] for i in tr])
+                except FacttuneError:
+                    continue
+                c_t = Calibration(weights=wt, bias=bt)
+                for i in te:
+                    p = c_t.p_true(*X[i])
+                    pred[i] = Verdict(claim_id=data.claims[i].id, supported=p >= 0.5, p_true=p)
+            cv_report = evaluate(data, pred)
+            cal.info["cv"] = {"scheme": "leave-one-topic-out", "overall": _brief(cv_report["overall"]),
+                              "kinds": {k: _brief(v) for k, v in cv_report["kinds"].items()}}
+        out.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(out, dump(cal.to_dict()))
+    except FacttuneError as err:
+        cli.fail(err, 1)
+    except OSError as err:
+        cli.fail(FacttuneError(f"cannot write: {err.strerror or err}", where=str(out)), 1)
+    thr = f"; P(True) = 0.5 at feature = {-b / w[0]:.3f}" if len(w) == 1 and w[0] else ""
+    cli.console.print(f"fitted {name} on {len(data)} claims ({sum(data.labels)} supported) from "
+                      f"{len(topics)} topics: weights {[round(x, 3) for x in w]}, bias {b:.3f}{thr}")
+    if cv_report is not None:
+        cli.console.print(report_table("held out (leave-one-topic-out)", cv_report))
+    cli.console.print(f"wrote {out}")
+
+
+def _brief(r: dict[str, Any]) -> dict[str, Any]:
+    return {k: r.get(k) for k in ("n", "auroc", "balanced_accuracy", "called_supported", "gold_supported",
+                                  "response_mae")}

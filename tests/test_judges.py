@@ -1,0 +1,312 @@
+"""The judges plugin and `facttune judge`: model-free checks, the packaged MiniLM verifier, fitting,
+evaluation against labels (the judge issue's bars on ../shared/data/judge-dev), synth, guard rails."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from facttune_judges import text
+
+from facttune_core import (
+    Calibration,
+    Claim,
+    ConfigError,
+    Context,
+    Evidence,
+    Passage,
+    auroc,
+    build_component,
+)
+from facttune_core.testing import fake_recipe_text
+
+ROOT = Path(__file__).resolve().parents[1]
+DEV = ROOT.parent / "shared" / "data" / "judge-dev" / "claims.jsonl"
+PLANCK = ("Max Karl Ernst Ludwig Planck was a German theoretical physicist whose discovery of energy quanta won "
+          "him the Nobel Prize in Physics in 1918. Max Planck: German theoretical physicist (1858–1947).")
+
+
+def claim(t: str, topic: str = "Max Planck", i: int = 0) -> Claim:
+    return Claim(id=f"r{i}/c{i}", response_id=f"r{i}", prompt_id="p", text=t, topic=topic)
+
+
+def ev(i: int = 0, body: str = PLANCK, topic: str = "Max Planck") -> Evidence:
+    return Evidence(claim_id=f"r{i}/c{i}", passages=(Passage(title=topic, text=body),))
+
+
+def found(t: str) -> dict[str, bool | None]:
+    return {w.text: w.found for w in text.analyse(t, "Max Planck", text.Evidence.of(PLANCK))}
+
+
+# ------------------------------------------------------------------------------ model-free analysis
+
+def test_analyse_leaves_out_the_topic_and_checks_names_numbers_and_dates():
+    assert found("Max Planck was a German physicist.") == {"German": True, "physicist": None}
+    assert found("Max Planck was an Austrian physicist.")["Austrian"] is False
+    assert found("Max Planck was born in 1858.") == {"born": True, "1858": True}
+    assert found("Max Planck was born in 1860.") == {"born": False, "1860": False}
+    assert found("Max Planck lived in the 19th century.") == {"lived": True, "19th century": True}
+    assert found("Max Planck lived in the 18th century.")["18th century"] is False
+    assert found("Max Planck won seven Nobel prizes.")["seven"] is False
+
+
+def test_demonyms_match_their_country_but_not_lookalikes():
+    e = text.Evidence.of("She was born in Italy and studied Islam in Austria.")
+    assert e.has_name("Italian") and e.has_name("Islamic") and e.has_name("Austrian")
+    assert not e.has_name("Australian") and not e.has_name("Maria")
+
+
+def consistency(**args) -> object:
+    return build_component("claim_verifier", "judges/consistency", args, Context())
+
+
+def test_consistency_flags_what_the_evidence_lacks():
+    v = consistency()
+    ok, bad, none = v.verify([claim("Max Planck was German.", i=0), claim("Max Planck was Dutch, born 1870.", i=1),
+                              claim("Max Planck liked music.", i=2)], [ev(0), ev(1), ev(2)])
+    assert ok.supported and ok.p_true == 1.0
+    assert not bad.supported and bad.p_true == 0.0 and "Dutch" in bad.raw and "1870" in bad.raw
+    assert none.supported and none.p_true == 1.0  # nothing to contradict: neutral
+    no_ev = v.verify([claim("Max Planck was German.")], [None])[0]
+    assert no_ev.supported is False and no_ev.raw == "no evidence"  # empty evidence is NS, not IR
+
+
+# ------------------------------------------------------------------------------ the packaged encoder
+
+@pytest.fixture(scope="module")
+def support():
+    return build_component("claim_verifier", "judges/support", {"fitted": "wiki-vital"}, Context(key="verify.args"))
+
+
+def test_support_separates_stated_facts_from_changed_ones(support):
+    texts = ["Max Planck was a German physicist.", "Max Planck won the Nobel Prize in Physics.",
+             "Max Planck was born in 1858.",
+             "Max Planck was a French physicist.", "Max Planck was born in 1871.",
+             "Max Planck was a famous painter who loved horses.", "Max Planck studied chemistry in Paris."]
+    vs = support.verify([claim(t, i=i) for i, t in enumerate(texts)], [ev(i) for i in range(len(texts))])
+    assert [v.supported for v in vs] == [True, True, True, False, False, False, False]
+    assert min(v.p_true for v in vs[:3]) > max(v.p_true for v in vs[3:])
+    assert all(v.raw.startswith("score=") for v in vs)
+    assert support.verify([claim("Max Planck was German.")], [None])[0].supported is False
+
+
+def test_support_needs_a_known_calibration(tmp_path):
+    with pytest.raises(ConfigError, match="wiki-vitl.*Did you mean 'wiki-vital'") as e:
+        build_component("claim_verifier", "judges/support", {"fitted": "wiki-vitl"}, Context(), key="verify.args")
+    assert e.value.key == "verify.args.fitted"
+    bad = tmp_path / "cal.json"
+    bad.write_text("[1, 2]")
+    with pytest.raises(ConfigError, match="cal.json.*not a judge calibration file"):
+        build_component("claim_verifier", "judges/support", {"fitted": str(bad)}, Context())
+
+
+def test_calibration_round_trip_and_balanced_fit():
+    from facttune_core.judging import fit_logistic
+
+    x = [[0.1], [0.2], [0.3], [0.35], [0.6], [0.7], [0.8], [0.9]] + [[0.15]] * 20
+    y = [0, 0, 0, 0, 1, 1, 1, 1] + [0] * 20
+    w, b = fit_logistic(x, y)
+    cal = Calibration.from_dict(json.loads(json.dumps(Calibration(weights=w, bias=b).to_dict())))
+    assert 0.35 < -b / w[0] < 0.6  # balanced weights: the boundary sits between the classes, not at the prior
+    assert cal.p_true(0.9) > 0.5 > cal.p_true(0.2)
+
+
+# ------------------------------------------------------------------------------ ensemble
+
+def test_ensemble_all_mean_and_errors(fake_registry, tmp_path):
+    members = [{"component": "judges/consistency"}, {"component": "fake/verifier"}]
+    claims = [claim("Max Planck was German.", i=0), claim("Max Planck was Dutch.", i=1)]
+    evs = [ev(0, body="Max Planck was German."), ev(1, body="Max Planck was German.")]
+    both = build_component("claim_verifier", "judges/ensemble", {"members": members}, Context())
+    assert [v.supported for v in both.verify(claims, evs)] == [True, False]
+    mean = build_component("claim_verifier", "judges/ensemble", {"members": members, "combine": "mean",
+                                                                  "weights": [1, 3]}, Context())
+    assert [round(v.p_true, 3) for v in mean.verify(claims, evs)] == [round((1 + 3 * 0.9) / 4, 3), round(0.3 / 4, 3)]
+    with pytest.raises(Exception, match="weights: 1 given for 2 members"):
+        build_component("claim_verifier", "judges/ensemble", {"members": members, "weights": [1]}, Context())
+    with pytest.raises(ConfigError, match="needs a fitted file"):
+        build_component("claim_verifier", "judges/ensemble", {"members": members, "combine": "logistic"}, Context())
+    cal = tmp_path / "ens.json"
+    cal.write_text(json.dumps(Calibration(weights=[2.0, 2.0], bias=-3.0).to_dict()))
+    lg = build_component("claim_verifier", "judges/ensemble", {"members": members, "combine": "logistic",
+                                                                "fitted": str(cal)}, Context())
+    assert [v.supported for v in lg.verify(claims, evs)] == [True, False]
+
+
+# ------------------------------------------------------------------------------ metrics
+
+def test_auroc_and_reliability_by_hand():
+    from facttune_core.judging import binary_report, reliability
+
+    assert auroc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1]) == 0.75
+    assert auroc([0.5, 0.5], [0, 1]) == 0.5 and auroc([0.2], [1]) is None
+    ece, bins = reliability([0.05, 0.05, 0.95, 0.95], [0, 0, 1, 0])
+    assert abs(ece - (0.5 * 0.05 + 0.5 * 0.45)) < 1e-9 and len(bins) == 2
+    rep = binary_report([1, 0, 0, 1], [0.9, 0.2, 0.4, 0.7], [1, 0, 1, 0])
+    assert rep["confusion"] == {"gold_S_called_S": 1, "gold_S_called_NS": 1, "gold_NS_called_S": 1,
+                                "gold_NS_called_NS": 1}
+    assert rep["balanced_accuracy"] == 0.5 and rep["ns_precision"] == 0.5
+
+
+# ------------------------------------------------------------------------------ the CLI
+
+def facttune(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    e = {**os.environ, "COLUMNS": "200", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "facttune_core.cli", *args], cwd=cwd, capture_output=True,
+                          text=True, env=e, timeout=600)
+
+
+def labelled_file(tmp_path: Path) -> Path:
+    rows = []
+    for i, who in enumerate(["Ada Quill", "Bruno Vell", "Carla Miro"]):
+        passage = [{"title": who, "text": f"{who} was born in Lisbon. {who} worked as a cartographer."}]
+        for j, (t, lab) in enumerate([(f"{who} was born in Lisbon.", "S"), (f"{who} was born in Oslo.", "NS"),
+                                      (f"{who} worked as a cartographer.", "S"), (f"{who} won a medal.", "NS")]):
+            rows.append({"id": f"{i}-{j}", "kind": "atomic" if j < 2 else "sentence", "topic": who, "claim": t,
+                         "label": lab, "response_id": f"r{i}", "evidence": passage})
+    path = tmp_path / "labelled.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+FAKES = {"FACTTUNE_PLUGINS": "facttune_core.testing"}
+
+
+def test_judge_eval_reports_per_kind_and_writes_json_and_plot(tmp_path):
+    recipe = tmp_path / "fake.toml"
+    recipe.write_text(fake_recipe_text())
+    out = tmp_path / "eval"
+    r = facttune("judge", "eval", str(labelled_file(tmp_path)), "--recipe", str(recipe), "--out", str(out),
+                 env={**FAKES, "FACTTUNE_CACHE_DIR": str(tmp_path / "c")})
+    assert r.returncode == 0, r.stderr
+    rep = json.loads((out / "judge-eval.json").read_text())
+    assert rep["overall"]["n"] == 12 and rep["overall"]["auroc"] == 1.0 and rep["overall"]["balanced_accuracy"] == 1.0
+    assert set(rep["kinds"]) == {"atomic", "sentence"} and rep["overall"]["response_mae"] == 0.0
+    assert (out / "reliability.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "atomic" in r.stdout and "AUROC" in r.stdout
+
+
+def test_judge_eval_retrieves_evidence_for_factscore_labelled_lines(tmp_path):
+    recipe = tmp_path / "fake.toml"
+    recipe.write_text(fake_recipe_text())
+    line = {"topic": "Ada Quill", "output": "…", "annotations": [
+        {"text": "s", "is-relevant": True, "human-atomic-facts": [
+            {"text": "Ada Quill was born in Lisbon.", "label": "S"}, {"text": "Ada Quill was born in Oslo.", "label": "NS"},
+            {"text": "Ada Quill died in 1950.", "label": "IR"}]}]}
+    f = tmp_path / "fs.jsonl"
+    f.write_text(json.dumps(line) + "\n")
+    r = facttune("judge", "eval", str(f), "--recipe", str(recipe), "--out", str(tmp_path / "o"),
+                 env={**FAKES, "FACTTUNE_CACHE_DIR": str(tmp_path / "c")})
+    assert r.returncode == 0, r.stderr
+    rep = json.loads((tmp_path / "o" / "judge-eval.json").read_text())
+    assert rep["overall"]["n"] == 3 and rep["overall"]["confusion"]["gold_S_called_S"] == 1
+    assert rep["overall"]["confusion"]["gold_NS_called_NS"] == 2  # IR counts as not supported
+
+
+@pytest.mark.parametrize("line,needle", [
+    ('{"topic": "A", "claim": "x", "label": "maybe"}', "line 1: label must be S, NS or IR"),
+    ('{"topic": 3, "claim": "x", "label": "S"}', "line 1: topic must be a string"),
+    ('{"hello": 1}', "line 1: neither a labelled claim"),
+    ('not json', "line 1"),
+])
+def test_judge_eval_bad_lines_are_one_line_errors(tmp_path, line, needle):
+    recipe = tmp_path / "fake.toml"
+    recipe.write_text(fake_recipe_text())
+    f = tmp_path / "bad.jsonl"
+    f.write_text(line + "\n")
+    r = facttune("judge", "eval", str(f), "--recipe", str(recipe), env=FAKES)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and str(f) in r.stderr and needle in r.stderr
+
+
+def test_judge_fit_writes_a_calibration_with_held_out_figures(tmp_path):
+    recipe = ROOT / "recipes" / "bio.toml"
+    out = tmp_path / "cal.json"
+    r = facttune("judge", "fit", str(labelled_file(tmp_path)), "--recipe", str(recipe), "--set",
+                 'verify.args.fitted=""', "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    cal = json.loads(out.read_text())
+    assert cal["format"] == "facttune-judge-fit/1" and cal["component"] == "judges/support"
+    assert cal["topics"] == ["Ada Quill", "Bruno Vell", "Carla Miro"] and cal["cv"]["scheme"] == "leave-one-topic-out"
+    # the fitted file is what a recipe names
+    v = build_component("claim_verifier", "judges/support", {"fitted": str(out)}, Context())
+    assert v.calibration.weights == cal["weights"]
+
+
+def test_judge_fit_refuses_a_verifier_without_features(tmp_path):
+    recipe = tmp_path / "fake.toml"
+    recipe.write_text(fake_recipe_text())
+    r = facttune("judge", "fit", str(labelled_file(tmp_path)), "--recipe", str(recipe), "--out",
+                 str(tmp_path / "x.json"), env=FAKES)
+    assert r.returncode == 1 and "has nothing to fit" in r.stderr and "verify.component" in r.stderr
+
+
+@pytest.mark.skipif(not DEV.exists(), reason="needs ../shared/data/judge-dev (CI has it)")
+def test_embedded_verifier_meets_the_bars_on_judge_dev(tmp_path):
+    """The judge issue's bars, with the verifier recipes/bio.toml names. The packaged calibration was
+    fitted on these people, so these are in-sample; its leave-one-person-out figures are checked too."""
+    r = facttune("judge", "eval", str(DEV), "--recipe", "recipes/bio.toml", "--out", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    k = json.loads((tmp_path / "judge-eval.json").read_text())["kinds"]
+    assert k["atomic"]["auroc"] >= 0.93 and k["atomic"]["balanced_accuracy"] >= 0.85
+    assert k["sentence"]["response_mae"] <= 10
+    assert k["paraphrase"]["auroc"] >= 0.85
+    assert "in-sample" in r.stdout  # the calibration's topics overlap: said, not hidden
+    from facttune_judges.fitting import load_fitted
+
+    cv = load_fitted("wiki-vital")["cv"]["kinds"]
+    assert cv["atomic"]["auroc"] >= 0.93 and cv["atomic"]["balanced_accuracy"] >= 0.85
+    assert cv["sentence"]["response_mae"] <= 10 and cv["paraphrase"]["auroc"] >= 0.85
+
+
+# ------------------------------------------------------------------------------ synth
+
+def test_synth_makes_labelled_claims_from_a_jsonl_source(tmp_path):
+    docs = [("Ada Quill", "Ada Quill was a Portuguese cartographer, engraver and poet. She was born in Lisbon. "
+             "Ada Quill: Portuguese cartographer (1850–1901)."),
+            ("Bruno Vell", "Bruno Vell was an Italian composer and organist. He lived in Venice, where he taught."),
+            ("Carla Miro", "Carla Miro was a Spanish painter and sculptor. Carla Miro: Spanish painter (1901–1977).")]
+    src = tmp_path / "kb.jsonl"
+    src.write_text("".join(json.dumps({"title": t, "text": x}) + "\n" for t, x in docs))
+    excl = tmp_path / "excl.jsonl"
+    excl.write_text(json.dumps({"topic": "Bruno Vell", "claim": "x", "label": "S"}) + "\n")
+    out = tmp_path / "synth.jsonl"
+    env = {"FACTTUNE_CACHE_DIR": str(tmp_path / "c")}
+    r = facttune("judge", "synth", str(src), "--out", str(out), "--exclude", str(excl), "--per-topic", "6", env=env)
+    assert r.returncode == 0, r.stderr
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    assert {r["topic"] for r in rows} == {"Ada Quill", "Carla Miro"}
+    labels = {(r["claim"], r["label"]) for r in rows}
+    assert ("Ada Quill was born in 1850.", "S") in labels and ("Carla Miro was a sculptor.", "S") in labels
+    for row in rows:
+        if row["label"] == "NS" and row["how"] == "date-shift":
+            assert not any(y in row["evidence"][0]["text"] for y in row["claim"].split() if y.strip(".").isdigit())
+    assert any(r["label"] == "NS" for r in rows) and all(r["evidence"] for r in rows)
+    again = tmp_path / "again.jsonl"
+    facttune("judge", "synth", str(src), "--out", str(again), "--exclude", str(excl), "--per-topic", "6", env=env)
+    assert again.read_text() == out.read_text()  # same seed, same claims
+
+
+# ------------------------------------------------------------------------------ guard rails
+
+def test_a_judge_that_calls_everything_supported_is_warned_about(tmp_path):
+    recipe = tmp_path / "r.toml"
+    # the fake retriever's passage holds every true fact, and the fake generator states true facts
+    # often enough; make the judge say yes to anything with a claim text that is always in the evidence
+    recipe.write_text(fake_recipe_text(n_train=10, n=4).replace('component = "fake/verifier"',
+                                                                 'component = "judges/consistency"'))
+    r = facttune("run", str(recipe), "--run-dir", str(tmp_path / "run"), "--until", "verify",
+                 env={**FAKES, "FACTTUNE_CACHE_DIR": str(tmp_path / "c")})
+    assert r.returncode == 0, r.stderr
+    m = json.loads(next((tmp_path / "run").glob("04-verify-*/manifest.json")).read_text())
+    share = m["verdicts"]["supported_share"]
+    assert share > 0.9 and m["verdicts"]["warning"].startswith(f"the judge called {share:.0%}")
+    assert "warning" in r.stdout and "facttune judge eval" in r.stdout
+    from facttune_core.report import write_report
+
+    page = write_report(tmp_path / "run").read_text()
+    assert "⚠" in page and "facttune judge eval" in page
