@@ -261,12 +261,38 @@ def print_doc(d: ComponentDoc, console: Any) -> None:
     console.print()
 
 
-def bundled_docs(registry: Registry) -> list[ComponentDoc]:
-    """Every component of the core and of the plugins facttune itself ships, sorted by kind, name."""
-    from .plugins import plugin_info
+def bundled_registry() -> Registry:
+    """A registry of the core and the plugins facttune itself ships: those its source checkout's
+    pyproject.toml declares (so a stale install cannot hide a new one), else those of the installed
+    ``facttune`` distribution. Other installed plugins are left out."""
+    import importlib
+    import importlib.metadata as md
 
-    bundled = {p.name for p in plugin_info(registry.pm) if p.distribution == "facttune"}
-    specs = [s for t in registry.components.values() for s in t.values() if s.plugin in bundled]
+    import pluggy
+
+    from . import builtin, hookspecs
+    from .recipe import tomllib
+
+    pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+    entry_points: dict[str, str] = {}
+    if pyproject.exists():
+        project = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {})
+        if project.get("name") == "facttune":
+            entry_points = dict(project.get("entry-points", {}).get(hookspecs.PROJECT, {}))
+    if not entry_points:
+        entry_points = {ep.name: ep.value for ep in md.distribution("facttune").entry_points
+                        if ep.group == hookspecs.PROJECT}
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    pm.register(builtin, name="core")
+    for name, module in sorted(entry_points.items()):
+        pm.register(importlib.import_module(module), name=name)
+    return Registry(pm)
+
+
+def bundled_docs(registry: Registry) -> list[ComponentDoc]:
+    """Every component of ``registry`` (see ``bundled_registry``), sorted by kind, then name."""
+    specs = [s for t in registry.components.values() for s in t.values()]
     order = list(TABLES)
     return [describe_spec(s) for s in sorted(specs, key=lambda s: (order.index(s.kind), s.name))]
 
@@ -286,7 +312,7 @@ changing it never recomputes a finished stage. A *needs* line is checked by `fac
 
 
 def reference_page(registry: Registry | None = None) -> str:
-    reg = registry or get_registry()
+    reg = registry or bundled_registry()
     docs = bundled_docs(reg)
     toc = []
     body = []

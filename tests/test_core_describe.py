@@ -7,10 +7,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from facttune_core import plugins, testing
+from facttune_core import testing
 from facttune_core.cli import app
-from facttune_core.describe import bundled_docs, describe_spec, reference_page
-from facttune_core.registry import Registry
+from facttune_core.describe import bundled_docs, bundled_registry, describe_spec, reference_page
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
@@ -60,7 +59,7 @@ def test_nested_tables_and_default_factories_are_expanded(fake_registry):
 
 
 def test_every_bundled_component_is_documented_and_the_page_is_current():
-    reg = Registry(plugins.make_plugin_manager())
+    reg = bundled_registry()
     docs = bundled_docs(reg)
     assert {d.plugin for d in docs} >= {"core", "hf", "retrieval", "openai", "anthropic", "rewards", "trl"}
     assert all(d.summary for d in docs), [d.name for d in docs if not d.summary]
