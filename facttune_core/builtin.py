@@ -20,18 +20,24 @@ from .text import merge_short_sentences, split_sentences
 class JsonlPrompts:
     """Prompts (and optionally given responses) from JSONL files."""
 
+    provides = ("responses",)  # with `responses` set, the run starts after the generate stage
+
     class Config(BaseModel):
         model_config = ConfigDict(extra="forbid")
-        path: ExistingPath = Field(description="JSONL with one prompt per line")
-        text_field: str = "prompt"
-        id_field: str | None = "id"
-        topic_field: str | None = "topic"
-        split_field: str | None = "split"
-        reference_field: str | None = None
-        default_split: str = "train"
+        path: ExistingPath = Field(description="JSONL with one prompt per line (a JSON object per line)")
+        text_field: str = Field("prompt", description="field holding the prompt's text")
+        id_field: str | None = Field("id", description="field holding the prompt's id (missing: p00001, ...)")
+        topic_field: str | None = Field("topic", description="field holding the entity the prompt is about "
+                                        "(retrievers look its article up)")
+        split_field: str | None = Field("split", description="field holding the split (train / test / ...)")
+        reference_field: str | None = Field(None, description="field holding a human reference response "
+                                            "(FLAME's SFT targets); none by default")
+        default_split: str = Field("train", description="split of a line without one")
         template: str | None = Field(None, description="e.g. 'Write me a paragraph biography of {topic}.'")
-        responses: ExistingPath | None = Field(None, description="JSONL of given responses: prompt_id, text")
-        limit: int | None = Field(None, ge=1)
+        responses: ExistingPath | None = Field(None, description="JSONL of given responses, one per line: "
+                                               "prompt_id, text, optional model; several lines for one prompt_id "
+                                               "are several samples. The run then starts after [generate]")
+        limit: int | None = Field(None, ge=1, description="read at most this many prompts")
 
     def __init__(self, config: Config, ctx: Context) -> None:
         self.c = config

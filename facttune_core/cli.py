@@ -13,7 +13,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from .describe import describe_command
 from .errors import FacttuneError, ProblemList
+from .scaffold import new_plugin_command
 
 app = typer.Typer(
     name="facttune",
@@ -73,7 +75,7 @@ def _short(d: dict[str, Any], limit: int = 400) -> str:
 @app.command()
 def run(
     recipe: Path,
-    run_dir: Annotated[Path | None, typer.Option(help="Run folder (default: run.run_dir or runs/<name>)")] = None,
+    run_dir: Annotated[Path | None, typer.Option(help="Run folder (default: run.run_dir, relative to the recipe, else runs/<name> here)")] = None,
     set_: SetOpt = None,
     until: Annotated[str | None, typer.Option(help="Stop after this stage")] = None,
     force_from: Annotated[str | None, typer.Option(help="Recompute this stage and all after it (ignores the call cache there)")] = None,
@@ -148,15 +150,18 @@ def _summary(results: dict[str, Any], seconds: float) -> None:
 
 @app.command()
 def report(run_dir: Path) -> None:
-    """Write report.html and plots for a run folder and print the before/after table."""
+    """Write report.html and plots for a run folder; print its stages, scores and before/after table."""
     from .report import write_report
 
     try:
         out = write_report(run_dir, console=console)
     except FacttuneError as err:
         fail(err, 1)
+    from .overview import overview_of, overview_tables
     from .report import evaluation_summary_of, evaluation_table
 
+    for table in overview_tables(overview_of(run_dir)):
+        console.print(table)
     summary = evaluation_summary_of(run_dir)
     if summary:
         console.print(evaluation_table(summary))
@@ -190,7 +195,7 @@ def plugins(as_json: Annotated[bool, typer.Option("--json", help="Machine-readab
     if as_json:
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
         return
-    t = Table(title="facttune plugins")
+    t = Table(title="facttune plugins", caption="facttune describe NAME: a component's args")
     for col in ("plugin", "version", "components"):
         t.add_column(col)
     for e in data:
@@ -200,6 +205,9 @@ def plugins(as_json: Annotated[bool, typer.Option("--json", help="Machine-readab
         t.add_row(e["name"], e["version"], "\n".join(lines) or "-")
     console.print(t)
 
+
+app.command("describe")(describe_command)
+app.command("new-plugin")(new_plugin_command)
 
 class RichReporter:
     """Progress bars for the pipeline (rich)."""

@@ -57,7 +57,9 @@ def register_evidence_retrievers(register: Register) -> None:
 @hookspec
 def register_claim_verifiers(register: Register) -> None:
     """Register claim verifiers (``[verify]``): ``verify(claims, evidence) -> list[Verdict]``.
-    Belief scorers (the model's own P(True), no evidence) are verifiers that ignore evidence."""
+    Belief scorers (the model's own P(True), no evidence) are verifiers that ignore evidence; one
+    that needs evidence says ``needs = ("evidence",)``. Evidence without passages is NS (not
+    supported); IR is for a claim the verifier cannot or should not judge."""
 
 
 @hookspec

@@ -26,6 +26,7 @@ from .cache import CallCache, stable_json
 from .components import instantiate, output_config, validate_args
 from .context import Context
 from .errors import ConfigError, DataError, FacttuneError
+from .fingerprint import component_version
 from .judging import guard_warning
 from .pairs import build as build_pairs
 from .paths import cache_dir
@@ -156,7 +157,7 @@ class Pipeline:
         spec = self.r.specs.get(stage)
         cfg = self.r.stage_config(stage) if self.r.table(stage) is not None else None
         return stage_key(upstream, stage.split(".")[-1], spec.name if spec else None,
-                         spec.version if spec else None, {"cfg": cfg, "extra": extra})
+                         component_version(spec) if spec else None, {"cfg": cfg, "extra": extra})
 
     def _dir(self, root: Path, stage: str, key: str) -> Path:
         return root / f"{STAGE_INDEX[stage]:02d}-{stage}-{key}"
@@ -235,8 +236,8 @@ class Pipeline:
                                                    "warning": guard_warning(share, len(verdicts))}}
         res.manifest = {
             "stage": res.stage, "key": res.key, "component": component or (spec.name if spec else None),
-            "plugin": spec.plugin if spec else None, "version": spec.version if spec else None,
-            "config": config, "items": res.items, "records": len(res.records), "seconds": round(res.seconds, 3),
+            "plugin": spec.plugin if spec else None, "version": component_version(spec) if spec else None,
+            "config": _unnested(config), "items": res.items, "records": len(res.records), "seconds": round(res.seconds, 3),
             "cache": {"hits": res.hits, "misses": res.misses}, "counts": res.counts,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S"), **(extra or {}),
         }
@@ -522,7 +523,7 @@ class Pipeline:
                 args["adapter"] = str(adapter_path)
             spec = self.r.specs["generate"]
             cfg = validate_args(spec, args, "evaluate.generate", self.where)
-            gkey = stage_key(key, f"evaluate-{variant}", spec.name, spec.version,
+            gkey = stage_key(key, f"evaluate-{variant}", spec.name, component_version(spec),
                              {"config": output_config(cfg), "prompts": [p.id for p in prompts]})
             g = self._run_generate("generate", gkey, root, prompts, cfg, None, label=f"evaluate {variant}: generate")
             responses = [r for r in g.records if isinstance(r, Response)]
@@ -564,6 +565,11 @@ class Pipeline:
         self._finish(res, None, ev.model_dump(mode="json"), extra={"summary": summary, "chains": sub,
                                                                          "judged": judged})
         return res
+
+
+def _unnested(config: Any) -> Any:
+    """A manifest's settings: the component's args themselves, not ``{"config": args}``."""
+    return config["config"] if isinstance(config, dict) and list(config) == ["config"] else config
 
 
 def _as_dict(r: Any) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .components import output_config, validate_args, validation_problems
 from .errors import ConfigError, FacttuneError, ProblemList, did_you_mean
+from .needs import check_needs
 from .pairs import PairsConfig
 from .registry import ComponentSpec, get_registry
 
@@ -248,6 +249,7 @@ def load_recipe(path: Path | str, overrides: list[str] | None = None) -> Resolve
     if recipe.pairs is not None and recipe.reward is None and recipe.pairs.mode != "sft":
         problems.append(ConfigError(f"pairs mode '{recipe.pairs.mode}' needs a [reward] table", where=where,
                                     key="pairs.mode"))
+    problems += check_needs(resolved, where)
     if problems:
         raise ProblemList(problems)
     return resolved

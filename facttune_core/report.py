@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .errors import DataError
+from .overview import overview_html, run_overview
 from .records import Claim, Evidence, Response, Verdict
 from .store import RECORDS, atomic_write_text, read_manifest, read_records
 
@@ -199,8 +200,9 @@ def _drill(chain: dict[str, Path], data_records: list[Any], limit: int) -> str:
             label = v.label if v else "?"
             ev = evidence.get(c.id)
             ev_html = "".join(f"<li><b>{_e(p_.title)}</b>: {_e(p_.text)}</li>" for p_ in (ev.passages if ev else ()))
+            raw = f"<p class='raw'>{_e(v.judge or 'verifier')}: {_e(v.raw)}</p>" if v and v.raw else ""
             items.append(f"<li class='{cls}'><details><summary><span class='lab'>{_e(label)}</span> {_e(c.text)}"
-                         f"<small>{_e(p)}</small></summary><ol class='ev'>{ev_html or '<li>(no evidence)</li>'}"
+                         f"<small>{_e(p)}</small></summary>{raw}<ol class='ev'>{ev_html or '<li>(no evidence)</li>'}"
                          f"</ol></details></li>")
         parts.append(f"<details class='resp'><summary><b>{_e(r.topic or r.prompt_id)}</b> · {_e(r.id)} · "
                      f"{len(cs)} claims · {score}</summary><p class='text'>{_e(r.text)}</p>"
@@ -214,7 +216,8 @@ table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:
 td:first-child,th:first-child{text-align:left}img{width:48%;min-width:320px;border:1px solid #eee;margin:4px}
 .warn{color:#a40;font-weight:bold;text-align:left}.s .lab{background:#cfc}.ns .lab{background:#fcc}.lab{padding:0 4px;border-radius:3px;font-weight:bold}
 .text{white-space:pre-wrap;background:#f8f8f8;padding:6px}.ev{font-size:90%;color:#444}
-details.resp{border-bottom:1px solid #eee;padding:4px 0}small{color:#666;margin-left:6px}"""
+details.resp{border-bottom:1px solid #eee;padding:4px 0}small{color:#666;margin-left:6px}
+.raw{font-size:90%;color:#555;white-space:pre-wrap;margin:2px 0 2px 1em}"""
 
 
 def _f3(v: Any) -> str:
@@ -268,7 +271,7 @@ def _html(run_dir: Path, summary: dict[str, Any], manifests: dict[str, dict[str,
         rows_html += f"<tr><td>{_e(label)}</td>{cells}{dcell}</tr>"
     head = "".join(f"<th>{_e(v)}</th>" for v in variants) + ("<th>after − before [95% CI]</th>" if diff else "")
     ev_html = (f"<h2>Held-out evaluation</h2><table><tr><th>metric</th>{head}</tr>{rows_html}</table>"
-               if variants else "<p>No evaluate stage in this run.</p>")
+               if variants else overview_html(run_overview(dirs)))
     if "relative_error_reduction" in summary:
         ev_html += f"<p>Relative cut in the error rate: <b>{summary['relative_error_reduction'] * 100:.1f}%</b></p>"
     st = "".join(

@@ -7,6 +7,13 @@ checkable scores, pairs and a "trained" adapter without any model.
 Use them in-process with the ``fake_registry`` fixture (``pytest_plugins =
 ["facttune_core.testing"]`` in your conftest), or in a ``facttune`` subprocess with
 ``FACTTUNE_PLUGINS=facttune_core.testing``; they are registered under the plugin name ``fake``.
+
+The testing kit for plugin authors (docs/writing-a-plugin.md):
+
+- ``make_component(name, args)``: build an installed component by name, args validated as in a recipe;
+- ``run_recipe(recipe, run_dir)``: run a recipe (a path or TOML text) in-process, as ``facttune run``;
+- ``fake_recipe_text(verify="you/yours", ...)``: a whole recipe over the fakes with yours swapped in;
+- the ``fake_registry`` fixture: every installed plugin plus the fakes, and a private cache folder.
 """
 
 from __future__ import annotations
@@ -15,14 +22,16 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .cache import CallCache
 from .components import runtime_field
 from .context import Context
+from .errors import ConfigError, UnknownComponentError, did_you_mean
 from .hookspecs import Register, hookimpl
 from .metrics import factscore
 from .protocols import DataBundle, TrainData, TrainResult
@@ -268,17 +277,14 @@ component = "fake/generator"
 args = {{ n = {n}{gen_extra} }}
 
 [extract]
-component = "core/sentences"
-
-[retrieve]
-component = "fake/retriever"
-
+component = "{extract}"
+{retrieve_table}
 [verify]
-component = "fake/verifier"
+component = "{verify}"
 args = {{ {verify_args} }}
 
 [reward]
-component = "fake/reward"
+component = "{reward}"
 
 [pairs]
 mode = "all_pairs"
@@ -292,10 +298,95 @@ split = "test"
 """
 
 
+def _inline_args(args: str | Mapping[str, Any]) -> str:
+    """Args as the inside of a TOML inline table: a string is taken as written."""
+    if isinstance(args, str):
+        return args
+    from .tomlout import toml_value
+
+    return toml_value(dict(args))[1:-1].strip() if args else ""
+
+
 def fake_recipe_text(n_train: int = 4, n_test: int = 2, n: int = 2, gen_extra: str = "",
-                     verify_args: str = "") -> str:
-    """A full recipe over the fake components (generate → … → evaluate)."""
-    return FAKE_RECIPE.format(n_train=n_train, n_test=n_test, n=n, gen_extra=gen_extra, verify_args=verify_args)
+                     verify_args: str | Mapping[str, Any] = "", *, verify: str = "fake/verifier",
+                     retrieve: str | None = "fake/retriever", retrieve_args: str | Mapping[str, Any] = "",
+                     extract: str = "core/sentences", reward: str = "fake/reward") -> str:
+    """A full recipe over the fake components (data → generate → … → train → evaluate).
+
+    Swap your component in by name: ``fake_recipe_text(verify="drugcheck/label", verify_args={...})``
+    (args as a dict, or as the inside of a TOML inline table). ``retrieve=None`` drops the
+    ``[retrieve]`` table. The reward stage must name its reward ``factscore`` (the pairs use it).
+    """
+    table = f'\n[retrieve]\ncomponent = "{retrieve}"\n' if retrieve else ""
+    if retrieve and retrieve_args:
+        table += f"args = {{ {_inline_args(retrieve_args)} }}\n"
+    return FAKE_RECIPE.format(n_train=n_train, n_test=n_test, n=n, gen_extra=gen_extra,
+                              verify_args=_inline_args(verify_args), verify=verify, retrieve_table=table,
+                              extract=extract, reward=reward)
+
+
+# ---------------------------------------------------------------------------- the testing kit
+
+def make_component(name: str, args: Mapping[str, Any] | None = None, *, kind: str | None = None,
+                   ctx: Context | None = None, recipe_dir: str | Path | None = None) -> Any:
+    """Build an installed component by name, as a recipe would: ``make_component("drugcheck/label",
+    {"units": ["mg"]})``. The kind is found from the name (pass ``kind="claim_verifier"`` when two
+    kinds share it). Bad args raise the error ``facttune validate`` prints (``verify.args.unit:
+    unknown key. Did you mean 'units'?``). ``recipe_dir``: where relative paths in args resolve
+    (default: the current folder). ``ctx``: default a fresh Context with an in-memory call cache.
+    """
+    from .components import instantiate
+    from .recipe import COMPONENT_KINDS, validate_with_context
+    from .registry import KIND_LABELS, get_registry
+
+    reg = get_registry()
+    if kind is not None and kind not in KIND_LABELS:
+        raise ConfigError(f"unknown kind '{kind}'.{did_you_mean(kind, list(KIND_LABELS))} "
+                          f"Known: {', '.join(KIND_LABELS)}")
+    kinds = [kind] if kind else [k for k, t in reg.components.items() if name in t]
+    if not kinds:
+        known = sorted(n for t in reg.components.values() for n in t)
+        raise UnknownComponentError(f"unknown component '{name}'.{did_you_mean(name, known)} "
+                                    "(is its plugin installed? `facttune plugins` lists them)")
+    if len(kinds) > 1:
+        raise ConfigError(f"'{name}' names a component of several kinds ({', '.join(kinds)}): pass kind=")
+    spec = reg.get(kinds[0], name)
+    table = next(t for t, k in COMPONENT_KINDS.items() if k == spec.kind)
+    base = Path(recipe_dir) if recipe_dir is not None else Path.cwd()
+    prefix = "train" if table == "train" else f"{table}.args"
+    config = validate_with_context(spec, dict(args or {}), prefix, "", base)
+    if ctx is None:
+        ctx = Context(key=prefix, recipe_path=base / "recipe.toml")
+    return instantiate(spec, config, ctx)
+
+
+def run_recipe(recipe: str | Path, run_dir: str | Path, *, overrides: Sequence[str] = (),
+               until: str | None = None, force_from: str | None = None,
+               cache: CallCache | None = None) -> dict[str, Any]:
+    """Validate and run a recipe in-process, as ``facttune run`` does (without the report); returns
+    each stage's result by stage name (``.records``, ``.status``: ran / done / resumed, ``.counts``,
+    ``.manifest``, ``.dir``).
+
+    ``recipe``: a ``Path`` to a TOML file, or the TOML text itself (a ``str`` with a newline), which
+    is written to ``<run_dir>.toml`` so relative paths in it resolve against run_dir's folder.
+    ``overrides``: ``--set`` style strings (``"verify.component=drugcheck/label"``). The call cache
+    is ``<run_dir>/calls.sqlite`` unless ``cache`` is given, so a test never touches the user's cache.
+    """
+    from .pipeline import Pipeline
+    from .recipe import load_recipe
+
+    run_dir = Path(run_dir)
+    if isinstance(recipe, str) and "\n" in recipe:
+        path = run_dir.parent / f"{run_dir.name}.toml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(recipe, encoding="utf-8")
+    else:
+        path = Path(recipe)
+    resolved = load_recipe(path, list(overrides))
+    if cache is None:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        cache = CallCache(run_dir / "calls.sqlite")
+    return Pipeline(resolved, run_dir, cache=cache, until=until, force_from=force_from).run()
 
 
 # ---------------------------------------------------------------------------- pytest fixtures

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import subprocess
 import sys
@@ -115,5 +116,5 @@ def test_example_third_party_plugin_is_discovered():
                          text=True, timeout=60)
     data = json.loads(out.stdout)
     drug = next(p for p in data if p["name"] == "drugcheck")
-    assert drug["version"] == "0.2.0"
+    assert drug["version"] == importlib.metadata.version("facttune-drugcheck")  # the distribution's version
     assert drug["components"] == {"claim_verifier": ["drugcheck/label"]}

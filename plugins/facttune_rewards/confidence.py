@@ -102,6 +102,8 @@ def first_line(text: str) -> str:
 class AQReward:
     """FactTune AQ: claim → question (judge); answers sampled from the policy; agreement per claim."""
 
+    needs = ("claims",)
+
     class Config(BaseModel):
         model_config = ConfigDict(extra="forbid")
         name: str = Field("aq", min_length=1)

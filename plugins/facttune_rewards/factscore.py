@@ -52,6 +52,8 @@ def factscore_reward(counts: Counts, gamma: float, irrelevant: str = "unsupporte
 class FactScoreReward:
     """FActScore: the supported fraction of a response's claims, with FactTune's γ length penalty."""
 
+    needs = ("verdicts",)
+
     class Config(BaseModel):
         model_config = ConfigDict(extra="forbid")
         name: str = Field("factscore", min_length=1, description="the reward's name (pairs.reward)")
@@ -87,6 +89,8 @@ class FactScoreReward:
 class F1KReward:
     """SAFE's F1@K: precision S/(S+NS) (IR left out), recall min(1, S/K)."""
 
+    needs = ("verdicts",)
+
     class Config(BaseModel):
         model_config = ConfigDict(extra="forbid")
         name: str = Field("f1k", min_length=1)
@@ -121,6 +125,8 @@ class F1KReward:
 
 class BeliefReward:
     """Curious Case: a response's belief score from its claims' P(True) (the model's own belief)."""
+
+    needs = ("verdicts",)
 
     class Config(BaseModel):
         model_config = ConfigDict(extra="forbid")

@@ -81,6 +81,8 @@ class FlameReward:
     """FLAME's split: ``fact_seeking`` (1/0), ``instruction`` (IF reward) and ``factuality`` (FActScore,
     fact-seeking instructions only), never summed."""
 
+    needs = ("verdicts",)
+
     class Config(BaseModel):
         model_config = ConfigDict(extra="forbid")
         judge: GeneratorRef = Field(default_factory=default_judge,

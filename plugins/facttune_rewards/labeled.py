@@ -217,6 +217,8 @@ def labeled_pairs(paths: Sequence[Path], min_margin: float = 0.0, gamma: float =
 class FactScoreLabeled:
     """FActScore's human-labelled biographies (input/output/topic/annotations JSONL) as scored data."""
 
+    provides = ("responses", "claims", "verdicts")
+
     class Config(BaseModel):
         model_config = ConfigDict(extra="forbid")
         paths: list[str] = Field(min_length=1, description="labelled JSONL files, one per model "
