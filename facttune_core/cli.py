@@ -143,9 +143,11 @@ def report(run_dir: Path) -> None:
     console.print(f"report: {out}")
 
 
+from .compare import compare_cmd  # noqa: E402
 from .scoring import score_cmd  # noqa: E402
 
 app.command("score")(score_cmd)
+app.command("compare")(compare_cmd)
 
 
 @app.command()
