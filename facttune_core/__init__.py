@@ -29,6 +29,7 @@ from .errors import (
     UnknownComponentError,
     did_you_mean,
 )
+from .estimate import CallEstimate
 from .hookspecs import Register, hookimpl, hookspec
 from .metrics import f1_at_k, factscore, paired_bootstrap, summarize
 from .paths import cache_dir
@@ -70,5 +71,5 @@ __all__ = [
     "Evidence", "Pair", "Passage", "Prompt", "Response", "Reward", "ScoredResponse", "SFTExample", "Verdict",
     "get_registry", "model_aliases", "resolve_model", "cache_dir", "__version__",
     "ApiConfig", "ApiRunner", "ChatBackend", "ChatRequest", "ChatResult", "Failure", "PriceTable", "RateLimiter",
-    "run_sync",
+    "run_sync", "CallEstimate",
 ]
