@@ -23,7 +23,7 @@ import typer
 
 from . import metrics
 from .errors import ConfigError, DataError, did_you_mean
-from .store import atomic_write_json, atomic_write_text, iter_jsonl
+from .store import atomic_write_json, atomic_write_text, iter_jsonl, read_manifest
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -113,7 +113,12 @@ def load_folder(path: Path) -> list[Arm]:
                     for m in models]
         return [Arm(path.name, path, "score", rows)]
     if (path / "run.json").is_file():
-        ev = _stage_dirs(path).get("evaluate")
+        dirs = _stage_dirs(path)
+        data = read_manifest(dirs["data"]) if "data" in dirs else None
+        if data is not None and data.get("component") == "core/responses":
+            raise DataError("an unfinished score folder (no score.json): run the same facttune score command "
+                            "again to finish it", where=where)
+        ev = dirs.get("evaluate")
         if ev is None or not (ev / "records.jsonl").is_file():
             raise DataError("a run folder without a finished evaluate stage: nothing to compare (finish the run, "
                             "or score its responses with facttune score)", where=where)

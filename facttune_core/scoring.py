@@ -282,14 +282,11 @@ def check_topics(sr: ScoringRecipe, inp: ScoreInput, cache: Any = None) -> None:
     key = f"{sr.moved.get('retrieve', 'retrieve')}.args"
     ctx = Context(cache=cache or CallCache(None), key=key, recipe_path=sr.resolved.path)
     retriever = instantiate(spec, sr.resolved.configs["retrieve"], ctx, str(sr.resolved.path))
-    lines = {r.topic: int(r.meta["line"]) for r in reversed(inp.responses)}  # first line per topic
-    topics = list(dict.fromkeys(r.topic for r in inp.responses))
-    try:
-        problems = retriever.check_topics(topics)
-    finally:
-        close = getattr(getattr(retriever, "kb", None), "close", None)
-        if callable(close):
-            close()
+    lines: dict[str | None, int] = {}
+    for r in inp.responses:
+        lines.setdefault(r.topic, int(r.meta["line"]))
+    topics = list(lines)
+    problems = retriever.check_topics(topics)
     bad = [(lines[t], msg) for t, msg in zip(topics, problems, strict=True) if msg]
     if bad:
         bad.sort()
@@ -303,6 +300,8 @@ def check_topics(sr: ScoringRecipe, inp: ScoreInput, cache: Any = None) -> None:
 def locate_topic_error(err: FacttuneError, inp: ScoreInput) -> FacttuneError:
     """A stage failed naming one of FILE's topics (a retriever without ``check_topics``): say
     which line of FILE it comes from, keeping the component's own message."""
+    if err.where == str(inp.path):  # names FILE's line already
+        return err
     for topic, line in inp.topic_lines().items():
         if "topic" in err.message and f"'{topic}'" in err.message:
             return DataError(err.render(), where=str(inp.path), key=f"line {line}")
@@ -472,8 +471,8 @@ def score(input_path: Path, recipe: Path, out_dir: Path, overrides: Sequence[str
     pipe = Pipeline(sr.resolved, Path(out_dir), reporter=reporter, no_cache=no_cache)
     if on_pipeline is not None:
         on_pipeline(pipe)
-    check_topics(sr, inp, pipe.cache)
     try:
+        check_topics(sr, inp, pipe.cache)
         results = pipe.run()
     except FacttuneError as err:
         raise locate_topic_error(sr.rekey(err), inp) from None
@@ -530,8 +529,8 @@ def dry_run(input_path: Path, recipe: Path, out_dir: Path, overrides: Sequence[s
     first = next(s for s in chain if can[s])
     order = r.stages()
     pipe = Pipeline(r, Path(out_dir), until=order[order.index(first) - 1], reporter=reporter, no_cache=no_cache)
-    check_topics(sr, inp, pipe.cache)
     try:
+        check_topics(sr, inp, pipe.cache)
         results = pipe.run()
     except FacttuneError as err:
         raise locate_topic_error(sr.rekey(err), inp) from None
@@ -715,7 +714,7 @@ def score_cmd(
         pipe = holder.get("pipe")
         if pipe is not None and pipe.results:
             _summary(pipe.results, time.perf_counter() - t0)
-        fail(err.located(str(recipe)), 2 if isinstance(err, ConfigError) else 1)
+        fail(err.located(str(recipe)), 2 if isinstance(err, ConfigError | ProblemList) else 1)
     _summary(res.stages, time.perf_counter() - t0)
     console.print(score_table(res.summary, title=f"{file}: {res.summary['responses']} responses, "
                                                  f"{res.summary['prompts']} prompts"))
