@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -37,8 +37,9 @@ from .text import split_sentences, word_count
 if TYPE_CHECKING:
     from rich.table import Table
 
+    from .cache import CallCache
     from .estimate import CallEstimate
-    from .pipeline import Reporter, StageResult
+    from .pipeline import Pipeline, Reporter, StageResult
     from .recipe import Resolved
 
 FACTSCORE_PROMPT = "Tell me a bio of {topic}."  # FActScore's own question, for lines without "input"
@@ -212,19 +213,19 @@ class ScoringRecipe:
     k: int | None
 
     def rekey(self, err: FacttuneError) -> FacttuneError:
-        """Name ``evaluate.verify...`` rather than ``verify...`` when the table came from [evaluate]."""
-        if isinstance(err, ProblemList):
-            return ProblemList([self.rekey(p) for p in err.problems])
-        head = (err.key or "").split(".", 1)[0]
-        if head in self.moved and err.key is not None:
-            return _with_key(err, f"evaluate.{err.key}")
-        return err
+        return _rekey(err, self.moved)
 
 
-def _with_key(err: FacttuneError, key: str) -> FacttuneError:
-    new = type(err).__new__(type(err))
-    FacttuneError.__init__(new, err.message, where=err.where, key=key)
-    return new
+def _rekey(err: FacttuneError, moved: dict[str, str]) -> FacttuneError:
+    """Name ``evaluate.verify...`` rather than ``verify...`` when the table came from [evaluate]."""
+    if isinstance(err, ProblemList):
+        return ProblemList([_rekey(p, moved) for p in err.problems])
+    head = (err.key or "").split(".", 1)[0]
+    if head in moved and err.key is not None:
+        new = type(err).__new__(type(err))
+        FacttuneError.__init__(new, err.message, where=err.where, key=f"evaluate.{err.key}")
+        return new
+    return err
 
 
 def scoring_recipe(recipe: Path, overrides: Sequence[str], input_path: Path, k: int | None = None) -> ScoringRecipe:
@@ -256,21 +257,20 @@ def scoring_recipe(recipe: Path, overrides: Sequence[str], input_path: Path, k: 
         raise ConfigError(f"facttune score needs the recipe's [{'] and ['.join(missing)}] table"
                           f"{'s' if len(missing) > 1 else ''} (it extracts claims and verifies them)",
                           where=str(recipe))
-    sr = ScoringRecipe(resolved=None, moved=moved, gamma=0.0, k=k)  # type: ignore[arg-type]
     try:
-        sr.resolved = resolve_raw(recipe, new)
+        resolved = resolve_raw(recipe, new)
     except FacttuneError as err:
-        raise sr.rekey(err) from None
-    rcfg = sr.resolved.configs.get("reward")
+        raise _rekey(err, moved) from None
+    rcfg = resolved.configs.get("reward")
     g = getattr(rcfg, "gamma", None)
-    sr.gamma = float(g) if isinstance(g, int | float) and not isinstance(g, bool) else 0.0
-    if sr.k is None:
+    gamma = float(g) if isinstance(g, int | float) and not isinstance(g, bool) else 0.0
+    if k is None:
         rk = getattr(rcfg, "k", None)
-        sr.k = rk if isinstance(rk, int) and not isinstance(rk, bool) else None
-    return sr
+        k = rk if isinstance(rk, int) and not isinstance(rk, bool) else None
+    return ScoringRecipe(resolved=resolved, moved=moved, gamma=gamma, k=k)
 
 
-def check_topics(sr: ScoringRecipe, inp: ScoreInput, cache: Any = None) -> None:
+def check_topics(sr: ScoringRecipe, inp: ScoreInput, cache: CallCache | None = None) -> None:
     """Before any stage runs: ask the retriever (when it offers the optional ``check_topics``)
     which topics it would fail on, and name the FILE's line of the first one."""
     spec = sr.resolved.specs.get("retrieve")
@@ -461,7 +461,8 @@ def score_table(summary: dict[str, Any], title: str = "scores") -> Table:
 
 
 def score(input_path: Path, recipe: Path, out_dir: Path, overrides: Sequence[str] = (), *, k: int | None = None,
-          reporter: Reporter | None = None, no_cache: bool = False, on_pipeline: Any = None) -> ScoreResult:
+          reporter: Reporter | None = None, no_cache: bool = False,
+          on_pipeline: Callable[[Pipeline], None] | None = None) -> ScoreResult:
     """Check FILE and the recipe, run data → extract → retrieve → verify → reward in ``out_dir``
     (resumable, cached), then write scores.jsonl, claims.jsonl, score.json and report.html."""
     from .pipeline import Pipeline

@@ -331,6 +331,20 @@ def test_unknown_topic_names_the_line_before_any_stage_runs(fake_registry, tmp_p
     assert res.rows[0]["supported"] == 1 and res.rows[0]["claims"] == 1
 
 
+def test_cli_unknown_topic_is_one_line_and_exit_code(tmp_path):
+    from test_retrieval import make_factscore_db
+
+    db = make_factscore_db(tmp_path / "kb.db")
+    r = tmp_path / "r.toml"
+    r.write_text(RECIPE.format(reward="rewards/factscore", reward_args="", verify_args="").replace(
+        'component = "fake/retriever"', f'component = "retrieval/bm25"\nargs = {{ source = "{db}" }}'))
+    jsonl(tmp_path / "x.jsonl", [{"topic": "Ada Quill", "output": "Ada Quill was born in Lisbon."},
+                                 {"topic": "Ada Quil", "output": "Ada Quil was born in Lisbon."}])
+    proc = cli(["score", "x.jsonl", "--recipe", r.name, "--out", "out"], tmp_path)
+    assert one_error_line(proc).startswith("x.jsonl: line 2: unknown topic 'Ada Quil'; did you mean 'Ada Quill'?")
+    assert proc.returncode == 1 and not (tmp_path / "out").exists()
+
+
 class _StrictRetriever:
     """A retriever that cannot check topics up front: it fails on one while retrieving."""
 
