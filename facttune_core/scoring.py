@@ -715,7 +715,9 @@ def score_cmd(
         pipe = holder.get("pipe")
         if pipe is not None and pipe.results:
             _summary(pipe.results, time.perf_counter() - t0)
-        fail(err.located(str(recipe)), 2 if isinstance(err, ConfigError | ProblemList) else 1)
+        if isinstance(err, ProblemList):  # the recipe's problems, each naming the recipe and key already
+            fail(err, 2)
+        fail(err.located(str(recipe)), 2 if isinstance(err, ConfigError) else 1)
     _summary(res.stages, time.perf_counter() - t0)
     console.print(score_table(res.summary, title=f"{file}: {res.summary['responses']} responses, "
                                                  f"{res.summary['prompts']} prompts"))

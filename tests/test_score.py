@@ -304,6 +304,12 @@ def test_cli_scores_then_a_bad_line_loses_nothing(tmp_path):
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == stages
     missing = cli(["score", "nope.jsonl", "--recipe", r.name], tmp_path)
     assert one_error_line(missing) == "nope.jsonl: file not found"
+    r.write_text(r.read_text().replace("fake/verifier", "fake/verifyer"))
+    good = jsonl(tmp_path / "good.jsonl", [{"topic": "Ada Quill", "output": "Ada Quill was born in Lisbon."}])
+    typo = cli(["score", good.name, "--recipe", r.name, "--out", "out"], tmp_path)
+    assert one_error_line(typo).startswith("r.toml: verify.component: unknown claim verifier 'fake/verifyer'. "
+                                           "Did you mean 'fake/verifier'?")
+    assert typo.returncode == 2
 
 
 # ---------------------------------------------------------------------------- unknown topics
