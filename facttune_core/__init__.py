@@ -71,5 +71,6 @@ __all__ = [
     "Evidence", "Pair", "Passage", "Prompt", "Response", "Reward", "ScoredResponse", "SFTExample", "Verdict",
     "get_registry", "model_aliases", "resolve_model", "cache_dir", "__version__",
     "ApiConfig", "ApiRunner", "ChatBackend", "ChatRequest", "ChatResult", "Failure", "PriceTable", "RateLimiter",
-    "run_sync", "CallEstimate",
+    "run_sync",
 ]
+__all__ += ["CallEstimate"]
