@@ -29,6 +29,7 @@ from .errors import (
     UnknownComponentError,
     did_you_mean,
 )
+from .estimate import CallEstimate
 from .hookspecs import Register, hookimpl, hookspec
 from .judging import Calibration, auroc
 from .metrics import f1_at_k, factscore, paired_bootstrap, summarize
@@ -73,3 +74,4 @@ __all__ = [
     "ApiConfig", "ApiRunner", "ChatBackend", "ChatRequest", "ChatResult", "Failure", "PriceTable", "RateLimiter",
     "run_sync", "Calibration", "auroc",
 ]
+__all__ += ["CallEstimate"]

@@ -121,6 +121,9 @@ class SentenceClaims:
 @hookimpl
 def register_prompt_sources(register: Register) -> None:
     register("jsonl", JsonlPrompts)
+    from .scoring import GivenResponses
+
+    register("responses", GivenResponses)
 
 
 @hookimpl

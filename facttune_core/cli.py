@@ -168,6 +168,13 @@ def report(run_dir: Path) -> None:
     console.print(f"report: {out}")
 
 
+from .compare import compare_cmd  # noqa: E402
+from .scoring import score_cmd  # noqa: E402
+
+app.command("score")(score_cmd)
+app.command("compare")(compare_cmd)
+
+
 @app.command()
 def plugins(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False) -> None:
     """List installed plugins, their versions and the components each provides, by kind."""

@@ -39,6 +39,7 @@ from .cache import call_key
 from .components import runtime_field
 from .context import Context
 from .errors import ComponentError, ConfigError
+from .estimate import CallEstimate, estimate_requests
 from .prompts import (
     CHAT_EXTRACT_SYSTEM,
     CHAT_TRUE_FALSE_SYSTEM,
@@ -595,7 +596,7 @@ class ChatClaimExtractor(_ApiComponent):
         super().__init__(config, ctx)
         self.cc = config
 
-    def extract(self, responses: Sequence[Response]) -> list[list[Claim]]:
+    def _requests(self, responses: Sequence[Response]) -> tuple[list[list[str]], list[ChatRequest]]:
         c = self.cc
         sents: list[list[str]] = []
         reqs: list[ChatRequest] = []
@@ -606,6 +607,15 @@ class ChatClaimExtractor(_ApiComponent):
             sents.append(ss)
             reqs += [ChatRequest(user=extract_prompt(s, r.topic), system=c.system, max_tokens=c.max_tokens,
                                  temperature=c.temperature) for s in ss]
+        return sents, reqs
+
+    def estimate(self, responses: Sequence[Response]) -> CallEstimate:
+        """What ``extract`` would send (one call per sentence), sending nothing."""
+        return estimate_requests(self.runner, self._requests(responses)[1])
+
+    def extract(self, responses: Sequence[Response]) -> list[list[Claim]]:
+        c = self.cc
+        sents, reqs = self._requests(responses)
         values = iter(self.runner.run(reqs))
         out: list[list[Claim]] = []
         for r, ss in zip(responses, sents, strict=True):
@@ -650,13 +660,20 @@ class ChatVerifier(_ApiComponent):
             return belief_prompt(claim.text, claim.topic)
         return verify_prompt(claim.text, claim.topic, ev.passages if ev is not None else ())
 
-    def verify(self, claims: Sequence[Claim], evidence: Sequence[Evidence | None]) -> list[Verdict]:
+    def _requests(self, claims: Sequence[Claim], evidence: Sequence[Evidence | None]) -> list[ChatRequest]:
         c = self.vc
         want = c.logprobs is not False and self.supports_logprobs
-        reqs = [ChatRequest(user=self._user(cl, ev), system=c.system, max_tokens=c.max_tokens,
+        return [ChatRequest(user=self._user(cl, ev), system=c.system, max_tokens=c.max_tokens,
                             temperature=c.temperature, top_logprobs=c.top_logprobs if want else 0)
                 for cl, ev in zip(claims, evidence, strict=True)]
-        values = self.runner.run(reqs)
+
+    def estimate(self, claims: Sequence[Claim], evidence: Sequence[Evidence | None]) -> CallEstimate:
+        """What ``verify`` would send (one call per claim), sending nothing."""
+        return estimate_requests(self.runner, self._requests(claims, evidence))
+
+    def verify(self, claims: Sequence[Claim], evidence: Sequence[Evidence | None]) -> list[Verdict]:
+        c = self.vc
+        values = self.runner.run(self._requests(claims, evidence))
         out: list[Verdict] = []
         for cl, v in zip(claims, values, strict=True):
             text = v["text"] or ""

@@ -177,9 +177,15 @@ def load_raw(path: Path) -> dict[str, Any]:
 def load_recipe(path: Path | str, overrides: list[str] | None = None) -> Resolved:
     """Parse, override, validate every table and every component's args. Raises ProblemList."""
     path = Path(path)
-    where = str(path)
     raw = load_raw(path)
-    apply_overrides(raw, overrides or [], where)
+    apply_overrides(raw, overrides or [], str(path))
+    return resolve_raw(path, raw)
+
+
+def resolve_raw(path: Path, raw: dict[str, Any]) -> Resolved:
+    """Validate an already-read (and overridden) recipe dict; errors name ``path``. ``facttune
+    score`` uses it to run a recipe's scoring tables over given responses."""
+    where = str(path)
     problems: list[FacttuneError] = []
     # unknown top-level tables first, with did-you-mean against the stage names
     known_tables = list(Recipe.model_fields)
@@ -274,4 +280,4 @@ def validate_with_context(spec: ComponentSpec, args: dict[str, Any], prefix: str
         raise err.located(where, prefix) from None
 
 
-__all__ = ["Recipe", "Resolved", "load_recipe", "STAGES", "COMPONENT_KINDS", "validate_args", "parse_value"]
+__all__ = ["Recipe", "Resolved", "load_recipe", "resolve_raw", "STAGES", "COMPONENT_KINDS", "validate_args", "parse_value"]

@@ -88,7 +88,8 @@ def _png(fig: Any, path: Path) -> Path:
     return path
 
 
-def make_plots(run_dir: Path, rows: list[dict[str, Any]], train_log: list[dict[str, Any]]) -> list[Path]:
+def make_plots(run_dir: Path, rows: list[dict[str, Any]], train_log: list[dict[str, Any]],
+               where: str = "held-out prompts") -> list[Path]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -108,7 +109,7 @@ def make_plots(run_dir: Path, rows: list[dict[str, Any]], train_log: list[dict[s
             ax.hist(vals, bins=bins, alpha=0.55, label=f"{v} (n={len(vals)})")
         ax.set_xlabel("FActScore of a response")
         ax.set_ylabel("responses")
-        ax.set_title("Score distribution on held-out prompts")
+        ax.set_title(f"Score distribution on {where}")
         ax.legend()
         out.append(_png(fig, pdir / "scores.png"))
         fig, ax = plt.subplots(figsize=(6, 3.6))
@@ -148,6 +149,10 @@ def write_report(run_dir: Path, console: Console | None = None, max_drilldown: i
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise DataError("no such run folder", where=str(run_dir))
+    if (run_dir / "score.json").is_file():  # a `facttune score` folder
+        from .scoring import write_score_report
+
+        return write_score_report(run_dir, max_drilldown)
     dirs = _stage_dirs(run_dir)
     if not dirs:
         raise DataError("no finished stage in this folder (is it a facttune run folder?)", where=str(run_dir))

