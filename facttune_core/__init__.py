@@ -7,7 +7,6 @@ Nothing here imports torch, transformers or an API SDK.
 from __future__ import annotations
 
 from .cache import CallCache, call_key, stable_json
-from .components import ExistingPath, build_component, output_config, runtime_field
 from .concurrency import (
     ApiConfig,
     ApiRunner,
@@ -19,8 +18,9 @@ from .concurrency import (
     RateLimiter,
     run_sync,
 )
-from .context import Context
-from .errors import (
+from .contract.components import ExistingPath, build_component, output_config, runtime_field
+from .contract.context import Context
+from .contract.errors import (
     ComponentError,
     ConfigError,
     DataError,
@@ -29,10 +29,8 @@ from .errors import (
     UnknownComponentError,
     did_you_mean,
 )
-from .hookspecs import Register, hookimpl, hookspec
-from .metrics import f1_at_k, factscore, paired_bootstrap, summarize
-from .paths import cache_dir
-from .protocols import (
+from .contract.hookspecs import Register, hookimpl, hookspec
+from .contract.protocols import (
     ClaimExtractor,
     ClaimVerifier,
     DataBundle,
@@ -44,7 +42,7 @@ from .protocols import (
     Trainer,
     TrainResult,
 )
-from .records import (
+from .contract.records import (
     Claim,
     Decoding,
     Evidence,
@@ -57,7 +55,9 @@ from .records import (
     SFTExample,
     Verdict,
 )
-from .registry import get_registry, model_aliases, resolve_model
+from .contract.registry import get_registry, model_aliases, resolve_model
+from .metrics import f1_at_k, factscore, paired_bootstrap, summarize
+from .paths import cache_dir
 
 __version__ = "0.1.0"
 

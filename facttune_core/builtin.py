@@ -7,12 +7,12 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .components import ExistingPath
-from .context import Context
-from .errors import DataError
-from .hookspecs import Register, hookimpl
-from .protocols import DataBundle
-from .records import Claim, Prompt, Response
+from .contract.components import ExistingPath
+from .contract.context import Context
+from .contract.errors import DataError
+from .contract.hookspecs import Register, hookimpl
+from .contract.protocols import DataBundle
+from .contract.records import Claim, Prompt, Response
 from .store import iter_jsonl
 from .text import merge_short_sentences, split_sentences
 

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .errors import FacttuneError, ProblemList
+from .contract.errors import FacttuneError, ProblemList
 
 app = typer.Typer(
     name="facttune",
@@ -146,8 +146,8 @@ def report(run_dir: Path) -> None:
 @app.command()
 def plugins(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False) -> None:
     """List installed plugins, their versions and the components each provides, by kind."""
-    from .plugins import get_plugin_manager, plugin_info
-    from .registry import KIND_LABELS, get_registry
+    from .contract.plugins import get_plugin_manager, plugin_info
+    from .contract.registry import KIND_LABELS, get_registry
 
     try:
         reg = get_registry()
@@ -224,7 +224,7 @@ class RichReporter:
 
 def _add_plugin_commands() -> None:
     try:
-        from .plugins import get_plugin_manager
+        from .contract.plugins import get_plugin_manager
 
         get_plugin_manager().hook.register_commands(cli=app)
     except FacttuneError as err:  # still let `facttune --help` work and say what broke

@@ -36,9 +36,10 @@ from typing import Any, ClassVar, Literal, Protocol, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from .cache import call_key
-from .components import runtime_field
-from .context import Context
-from .errors import ComponentError, ConfigError
+from .contract.components import runtime_field
+from .contract.context import Context
+from .contract.errors import ComponentError, ConfigError
+from .contract.records import Claim, Decoding, Evidence, Prompt, Response, Verdict
 from .prompts import (
     CHAT_EXTRACT_SYSTEM,
     CHAT_TRUE_FALSE_SYSTEM,
@@ -49,7 +50,6 @@ from .prompts import (
     parse_true_false,
     verify_prompt,
 )
-from .records import Claim, Decoding, Evidence, Prompt, Response, Verdict
 from .text import merge_short_sentences, split_sentences
 
 T = TypeVar("T")

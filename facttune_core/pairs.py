@@ -23,8 +23,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .errors import DataError
-from .records import Pair, Prompt, Response, Reward, SFTExample
+from .contract.errors import DataError
+from .contract.records import Pair, Prompt, Response, Reward, SFTExample
 
 PairMode = Literal["all_pairs", "max_min", "weighted", "flame", "sft", "sft_filter"]
 

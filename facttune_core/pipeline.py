@@ -23,14 +23,11 @@ from typing import Any, TypeVar
 
 from . import metrics
 from .cache import CallCache, stable_json
-from .components import instantiate, output_config, validate_args
-from .context import Context
-from .errors import ConfigError, DataError, FacttuneError
-from .pairs import build as build_pairs
-from .paths import cache_dir
-from .protocols import DataBundle, TrainData
-from .recipe import STAGES, Resolved
-from .records import (
+from .contract.components import instantiate, output_config, validate_args
+from .contract.context import Context
+from .contract.errors import ConfigError, DataError, FacttuneError
+from .contract.protocols import DataBundle, TrainData
+from .contract.records import (
     Claim,
     Evidence,
     Pair,
@@ -42,6 +39,9 @@ from .records import (
     SFTExample,
     Verdict,
 )
+from .pairs import build as build_pairs
+from .paths import cache_dir
+from .recipe import STAGES, Resolved
 from .store import (
     MANIFEST,
     PARTIAL,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .records import Passage
+from .contract.records import Passage
 
 # ---------------------------------------------------------------------------- claim extraction
 

@@ -9,10 +9,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .components import output_config, validate_args, validation_problems
-from .errors import ConfigError, FacttuneError, ProblemList, did_you_mean
+from .contract.components import output_config, validate_args, validation_problems
+from .contract.errors import ConfigError, FacttuneError, ProblemList, did_you_mean
+from .contract.registry import ComponentSpec, get_registry
 from .pairs import PairsConfig
-from .registry import ComponentSpec, get_registry
 
 if sys.version_info >= (3, 11):
     import tomllib

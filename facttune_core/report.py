@@ -12,8 +12,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from .errors import DataError
-from .records import Claim, Evidence, Response, Verdict
+from .contract.errors import DataError
+from .contract.records import Claim, Evidence, Response, Verdict
 from .store import RECORDS, atomic_write_text, read_manifest, read_records
 
 METRICS = (

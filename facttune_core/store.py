@@ -9,8 +9,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .errors import DataError
-from .records import RECORD_TYPES, Record
+from .contract.errors import DataError
+from .contract.records import RECORD_TYPES, Record
 
 MANIFEST = "manifest.json"
 RECORDS = "records.jsonl"

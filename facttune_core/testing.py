@@ -21,12 +21,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .components import runtime_field
-from .context import Context
-from .hookspecs import Register, hookimpl
-from .metrics import factscore
-from .protocols import DataBundle, TrainData, TrainResult
-from .records import (
+from .contract.components import runtime_field
+from .contract.context import Context
+from .contract.hookspecs import Register, hookimpl
+from .contract.protocols import DataBundle, TrainData, TrainResult
+from .contract.records import (
     Claim,
     Decoding,
     Evidence,
@@ -37,6 +36,7 @@ from .records import (
     ScoredResponse,
     Verdict,
 )
+from .metrics import factscore
 from .store import atomic_write_json
 
 PLUGIN_NAME = "fake"
@@ -311,7 +311,7 @@ if pytest is not None:
         """A registry with the bundled/installed plugins plus the fakes, and a private cache dir."""
         import sys
 
-        from . import plugins, registry
+        from .contract import plugins, registry
 
         monkeypatch.setenv("FACTTUNE_CACHE_DIR", str(tmp_path / "cache"))
         pm = plugins.make_plugin_manager(extra=[sys.modules[__name__]])

@@ -7,8 +7,9 @@ import types
 import typer
 from typer.testing import CliRunner
 
-from facttune_core import hookimpl, plugins, testing
-from facttune_core.registry import Registry
+from facttune_core import hookimpl, testing
+from facttune_core.contract import plugins
+from facttune_core.contract.registry import Registry
 
 
 def _everything_plugin() -> types.ModuleType:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 from pathlib import Path
 
-from facttune_core import hookspecs
+from facttune_core.contract import hookspecs
 
 ROOT = Path(__file__).resolve().parents[1]
 HOOKS = [name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction) if name.startswith("register_")]

@@ -157,7 +157,7 @@ def test_data_given_responses_start_after_generate(fake_registry, tmp_path):
 
 
 def test_bad_split_is_one_line(fake_registry, fake_recipe, tmp_path):
-    from facttune_core.errors import DataError
+    from facttune_core.contract.errors import DataError
 
     with pytest.raises(DataError, match="no prompts in split 'dev'"):
         Pipeline(load_recipe(fake_recipe, ["generate.split=dev"]), tmp_path / "run").run()

@@ -11,9 +11,10 @@ import types
 import pytest
 from pydantic import BaseModel, ConfigDict
 
-from facttune_core import hookimpl, plugins
-from facttune_core.errors import DuplicateComponentError, FacttuneError, UnknownComponentError
-from facttune_core.registry import Registry
+from facttune_core import hookimpl
+from facttune_core.contract import plugins
+from facttune_core.contract.errors import DuplicateComponentError, FacttuneError, UnknownComponentError
+from facttune_core.contract.registry import Registry
 
 
 def _plugin(name: str, **hooks: object) -> types.ModuleType:

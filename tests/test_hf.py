@@ -186,7 +186,7 @@ def test_build_through_registry_and_validation(tiny: Path) -> None:
     g = build_component("generator", "hf/generate", {"model": str(tiny), "dtype": "fp32", "n": 2}, ctx(),
                         key="generate.args")
     assert g.model_name == str(tiny)
-    from facttune_core.errors import ProblemList
+    from facttune_core.contract.errors import ProblemList
 
     with pytest.raises(ProblemList) as err:
         build_component("generator", "hf/generate", {"model": str(tiny), "temprature": 1.0}, ctx(),

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .cache import CallCache
+from ..cache import CallCache
 
 
 @dataclass

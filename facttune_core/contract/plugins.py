@@ -43,7 +43,7 @@ def make_plugin_manager(extra: list[Any] | None = None, entry_points: bool = Tru
     blocked = {n.strip() for n in os.environ.get("FACTTUNE_DISABLE_PLUGINS", "").split(",") if n.strip()}
     for name in blocked:
         pm.set_blocked(name)
-    from . import builtin
+    from .. import builtin
 
     pm.register(builtin, name="core")
     if entry_points:
