@@ -18,7 +18,7 @@ from .concurrency import (
     RateLimiter,
     run_sync,
 )
-from .contract.components import ExistingPath, build_component, output_config, runtime_field
+from .contract.config import ExistingPath, output_config, runtime_field
 from .contract.context import Context
 from .contract.errors import (
     ComponentError,
@@ -55,7 +55,7 @@ from .contract.records import (
     SFTExample,
     Verdict,
 )
-from .contract.registry import get_registry, model_aliases, resolve_model
+from .contract.registry import build_component, get_registry, model_aliases, resolve_model
 from .metrics import f1_at_k, factscore, paired_bootstrap, summarize
 from .paths import cache_dir
 

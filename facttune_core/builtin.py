@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .contract.components import ExistingPath
+from .contract.config import ExistingPath
 from .contract.context import Context
 from .contract.errors import DataError
 from .contract.hookspecs import Register, hookimpl

@@ -36,7 +36,7 @@ from typing import Any, ClassVar, Literal, Protocol, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from .cache import call_key
-from .contract.components import runtime_field
+from .contract.config import runtime_field
 from .contract.context import Context
 from .contract.errors import ComponentError, ConfigError
 from .contract.records import Claim, Decoding, Evidence, Prompt, Response, Verdict

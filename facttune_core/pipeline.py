@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from . import metrics
 from .cache import CallCache, stable_json
-from .contract.components import instantiate, output_config, validate_args
+from .contract.config import output_config
 from .contract.context import Context
 from .contract.errors import ConfigError, DataError, FacttuneError
 from .contract.protocols import DataBundle, TrainData
@@ -39,6 +39,7 @@ from .contract.records import (
     SFTExample,
     Verdict,
 )
+from .contract.registry import instantiate, validate_args
 from .pairs import build as build_pairs
 from .paths import cache_dir
 from .recipe import STAGES, Resolved

@@ -9,9 +9,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .contract.components import output_config, validate_args, validation_problems
+from .contract.config import output_config, validation_problems
 from .contract.errors import ConfigError, FacttuneError, ProblemList, did_you_mean
-from .contract.registry import ComponentSpec, get_registry
+from .contract.registry import ComponentSpec, get_registry, validate_args
 from .pairs import PairsConfig
 
 if sys.version_info >= (3, 11):

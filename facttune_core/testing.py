@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .contract.components import runtime_field
+from .contract.config import runtime_field
 from .contract.context import Context
 from .contract.hookspecs import Register, hookimpl
 from .contract.protocols import DataBundle, TrainData, TrainResult

@@ -69,7 +69,7 @@ def test_unknown_trl_argument_is_one_line_naming_the_key():
 
 
 def test_recipe_validation_reports_train_keys(tmp_path):
-    from facttune_core.contract.components import validate_args
+    from facttune_core.contract.registry import validate_args
 
     spec = get_registry().get("trainer", "trl/dpo")
     with pytest.raises(ConfigError) as e:

@@ -43,6 +43,6 @@ class Context:
         return random.Random(f"{self.seed}:{salt}")
 
     def build(self, kind: str, name: str, args: dict[str, Any] | None = None, key: str | None = None) -> Any:
-        from .components import build_component
+        from .registry import build_component
 
         return build_component(kind, name, args or {}, self, key=key or self.key)

@@ -8,9 +8,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import pluggy
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
-from .errors import DuplicateComponentError, FacttuneError, UnknownComponentError, did_you_mean
+from .config import validation_problems
+from .context import Context
+from .errors import (
+    ConfigError,
+    DuplicateComponentError,
+    FacttuneError,
+    ProblemList,
+    UnknownComponentError,
+    did_you_mean,
+)
 from .hookspecs import KINDS
 from .plugins import get_plugin_manager, plugin_info
 
@@ -130,3 +139,29 @@ def resolve_model(name: str) -> str:
 
 def model_aliases() -> dict[str, ModelAlias]:
     return dict(get_registry().models)
+
+
+def validate_args(spec: ComponentSpec, args: dict[str, Any], key_prefix: str,
+                  where: str | None = None) -> BaseModel:
+    try:
+        return spec.validate(args)
+    except ValidationError as err:
+        raise ProblemList(validation_problems(err, key_prefix, spec.config, where)) from None
+
+
+def build_component(kind: str, name: str, args: dict[str, Any], ctx: Context, key: str = "") -> Any:
+    spec = get_registry().get(kind, name)
+    cfg = validate_args(spec, args, key or "args")
+    sub = Context(cache=ctx.cache, stage_dir=ctx.stage_dir, key=key, seed=ctx.seed, counters=ctx.counters,
+                  progress_cb=ctx.progress_cb, recipe_path=ctx.recipe_path)
+    return instantiate(spec, cfg, sub)
+
+
+def instantiate(spec: ComponentSpec, config: BaseModel, ctx: Context, where: str | None = None) -> Any:
+    """Call the factory; its failures become one-line errors naming ``where`` and ``ctx.key``."""
+    try:
+        return spec.factory(config, ctx)
+    except FacttuneError as err:
+        raise err.located(where, ctx.key) from None
+    except (ImportError, OSError, ValueError) as err:
+        raise ConfigError(f"{spec.name}: {err}", where=where, key=ctx.key) from err
