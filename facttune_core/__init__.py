@@ -29,13 +29,14 @@ from .contract.errors import (
     UnknownComponentError,
     did_you_mean,
 )
-from .contract.hookspecs import Register, hookimpl, hookspec
+from .contract.hookspecs import Register, RegisterModel, hookimpl, hookspec
 from .contract.protocols import (
     ClaimExtractor,
     ClaimVerifier,
     DataBundle,
     EvidenceRetriever,
     Generator,
+    GeneratorConfig,
     PromptSource,
     RewardCombiner,
     TrainData,
@@ -64,9 +65,9 @@ __version__ = "0.1.0"
 __all__ = [
     "CallCache", "ExistingPath", "call_key", "stable_json", "build_component", "output_config", "runtime_field", "Context",
     "ComponentError", "ConfigError", "DataError", "DuplicateComponentError", "FacttuneError",
-    "UnknownComponentError", "did_you_mean", "Register", "hookimpl", "hookspec", "f1_at_k", "factscore",
+    "UnknownComponentError", "did_you_mean", "Register", "RegisterModel", "hookimpl", "hookspec", "f1_at_k", "factscore",
     "paired_bootstrap", "summarize", "ClaimExtractor", "ClaimVerifier", "DataBundle", "EvidenceRetriever",
-    "Generator", "PromptSource", "RewardCombiner", "Trainer", "TrainData", "TrainResult", "Claim", "Decoding",
+    "Generator", "GeneratorConfig", "PromptSource", "RewardCombiner", "Trainer", "TrainData", "TrainResult", "Claim", "Decoding",
     "Evidence", "Pair", "Passage", "Prompt", "Response", "Reward", "ScoredResponse", "SFTExample", "Verdict",
     "get_registry", "model_aliases", "resolve_model", "cache_dir", "__version__",
     "ApiConfig", "ApiRunner", "ChatBackend", "ChatRequest", "ChatResult", "Failure", "PriceTable", "RateLimiter",

@@ -146,8 +146,9 @@ def report(run_dir: Path) -> None:
 @app.command()
 def plugins(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False) -> None:
     """List installed plugins, their versions and the components each provides, by kind."""
+    from .contract.hookspecs import KINDS
     from .contract.plugins import get_plugin_manager, plugin_info
-    from .contract.registry import KIND_LABELS, get_registry
+    from .contract.registry import get_registry
 
     try:
         reg = get_registry()
@@ -174,7 +175,8 @@ def plugins(as_json: Annotated[bool, typer.Option("--json", help="Machine-readab
     for col in ("plugin", "version", "components"):
         t.add_column(col)
     for e in data:
-        lines = [f"{KIND_LABELS[k]}: {', '.join(v)}" for k, v in e["components"].items()]
+        labels = {k.name: k.label for k in KINDS}
+        lines = [f"{labels[k]}: {', '.join(v)}" for k, v in e["components"].items()]
         if e.get("models"):
             lines.append(f"models: {', '.join(e['models'])}")
         t.add_row(e["name"], e["version"], "\n".join(lines) or "-")

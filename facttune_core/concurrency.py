@@ -39,6 +39,7 @@ from .cache import call_key
 from .contract.config import runtime_field
 from .contract.context import Context
 from .contract.errors import ComponentError, ConfigError
+from .contract.protocols import GeneratorConfig as BaseGeneratorConfig
 from .contract.records import Claim, Decoding, Evidence, Prompt, Response, Verdict
 from .prompts import (
     CHAT_EXTRACT_SYSTEM,
@@ -531,7 +532,7 @@ class _ApiComponent:
         return f"{self.backend.provider}:{self.c.model}"
 
 
-class GeneratorConfig(ApiConfig):
+class GeneratorConfig(ApiConfig, BaseGeneratorConfig):
     n: int = Field(1, ge=1, description="responses per prompt")
     temperature: float = Field(1.0, ge=0.0, le=2.0)
     top_p: float = Field(1.0, gt=0.0, le=1.0)

@@ -11,6 +11,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .contract.config import output_config, validation_problems
 from .contract.errors import ConfigError, FacttuneError, ProblemList, did_you_mean
+from .contract.protocols import (
+    ClaimExtractor,
+    ClaimVerifier,
+    EvidenceRetriever,
+    Generator,
+    PromptSource,
+    RewardCombiner,
+    Trainer,
+)
 from .contract.registry import ComponentSpec, get_registry, validate_args
 from .pairs import PairsConfig
 
@@ -22,14 +31,14 @@ else:  # pragma: no cover
 # stage table → component kind, in run order
 STAGES: tuple[str, ...] = ("data", "generate", "extract", "retrieve", "verify", "reward", "pairs", "train",
                            "evaluate")
-COMPONENT_KINDS: dict[str, str] = {
-    "data": "prompt_source",
-    "generate": "generator",
-    "extract": "claim_extractor",
-    "retrieve": "evidence_retriever",
-    "verify": "claim_verifier",
-    "reward": "reward_combiner",
-    "train": "trainer",
+COMPONENT_KINDS: dict[str, type] = {
+    "data": PromptSource,
+    "generate": Generator,
+    "extract": ClaimExtractor,
+    "retrieve": EvidenceRetriever,
+    "verify": ClaimVerifier,
+    "reward": RewardCombiner,
+    "train": Trainer,
 }
 
 
@@ -210,7 +219,7 @@ def load_recipe(path: Path | str, overrides: list[str] | None = None) -> Resolve
         else:
             args, prefix = table.args, f"{stage}.args"
         try:
-            resolved.configs[stage] = validate_with_context(spec, args, prefix, where, path.parent)
+            resolved.configs[stage] = validate_args(spec, args, prefix, where, path.parent)
         except ProblemList as pl:
             problems += pl.problems
         except FacttuneError as err:
@@ -227,7 +236,7 @@ def load_recipe(path: Path | str, overrides: list[str] | None = None) -> Resolve
             continue
         resolved.specs[stage] = spec
         try:
-            resolved.configs[stage] = validate_with_context(spec, table.args, f"{stage}.args", where, path.parent)
+            resolved.configs[stage] = validate_args(spec, table.args, f"{stage}.args", where, path.parent)
         except ProblemList as pl:
             problems += pl.problems
     if recipe.evaluate is not None and recipe.generate is None:
@@ -235,9 +244,6 @@ def load_recipe(path: Path | str, overrides: list[str] | None = None) -> Resolve
                                     where=where, key="evaluate"))
     if recipe.evaluate is not None and recipe.generate is not None and "generate" in resolved.specs:
         gen_fields = resolved.specs["generate"].config.model_fields
-        if recipe.train is not None and "adapter" not in gen_fields:
-            problems.append(ConfigError(f"generator '{recipe.generate.component}' takes no 'adapter', so the "
-                                        "tuned model cannot be evaluated", where=where, key="evaluate"))
         bad = [k for k in recipe.evaluate.generate if k not in gen_fields]
         for k in bad:
             problems.append(ConfigError(f"unknown key.{did_you_mean(k, list(gen_fields))}", where=where,
@@ -259,17 +265,6 @@ def _fix_keys(problems: list[FacttuneError]) -> list[FacttuneError]:
         key = p.key[1:] if p.key and p.key.startswith(".") else p.key
         out.append(type(p)(p.message, where=p.where, key=key))
     return out
-
-
-def validate_with_context(spec: ComponentSpec, args: dict[str, Any], prefix: str, where: str,
-                          base_dir: Path) -> BaseModel:
-    """Validate with pydantic context ``{"base_dir": recipe folder}`` so path fields can resolve."""
-    try:
-        return spec.config.model_validate(args, context={"base_dir": base_dir})
-    except ValidationError as err:
-        raise ProblemList(validation_problems(err, prefix, spec.config, where)) from None
-    except FacttuneError as err:
-        raise err.located(where, prefix) from None
 
 
 __all__ = ["Recipe", "Resolved", "load_recipe", "STAGES", "COMPONENT_KINDS", "validate_args", "parse_value"]

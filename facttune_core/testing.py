@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from .contract.config import runtime_field
 from .contract.context import Context
 from .contract.hookspecs import Register, hookimpl
-from .contract.protocols import DataBundle, TrainData, TrainResult
+from .contract.protocols import DataBundle, GeneratorConfig, TrainData, TrainResult
 from .contract.records import (
     Claim,
     Decoding,
@@ -85,8 +85,7 @@ class FakeGenerator:
     """States 4 facts per response, each true with probability ``p_true`` (raised by an adapter
     written by ``fake/trainer``). Every uncached call is logged to ``calls_log`` when set."""
 
-    class Config(BaseModel):
-        model_config = ConfigDict(extra="forbid")
+    class Config(GeneratorConfig):
         model: str = "fake-policy"
         n: int = Field(2, ge=1)
         p_true: float = Field(0.5, ge=0.0, le=1.0)

@@ -29,6 +29,8 @@ pytest.importorskip("transformers")
 
 from _hf_helpers import build_tiny_model  # noqa: E402
 
+from facttune_core import Generator
+
 
 @pytest.fixture(scope="session")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -183,13 +185,13 @@ def test_shared_loader_loads_once(tiny: Path) -> None:
 
 
 def test_build_through_registry_and_validation(tiny: Path) -> None:
-    g = build_component("generator", "hf/generate", {"model": str(tiny), "dtype": "fp32", "n": 2}, ctx(),
+    g = build_component(Generator, "hf/generate", {"model": str(tiny), "dtype": "fp32", "n": 2}, ctx(),
                         key="generate.args")
     assert g.model_name == str(tiny)
     from facttune_core.contract.errors import ProblemList
 
     with pytest.raises(ProblemList) as err:
-        build_component("generator", "hf/generate", {"model": str(tiny), "temprature": 1.0}, ctx(),
+        build_component(Generator, "hf/generate", {"model": str(tiny), "temprature": 1.0}, ctx(),
                         key="generate.args")
     assert "generate.args.temprature" in str(err.value) and "temperature" in str(err.value)
 

@@ -14,7 +14,16 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from facttune_core import Claim, ConfigError, Context, DataError, FacttuneError, build_component
+from facttune_core import (
+    Claim,
+    ConfigError,
+    Context,
+    DataError,
+    EvidenceRetriever,
+    FacttuneError,
+    PromptSource,
+    build_component,
+)
 
 SEP = "####SPECIAL####SEPARATOR####"
 
@@ -63,7 +72,7 @@ def kb_app() -> typer.Typer:
 
 
 def retriever(name: str, args: dict, key: str = "retrieve.args"):
-    return build_component("evidence_retriever", f"retrieval/{name}", args, Context(key=key), key=key)
+    return build_component(EvidenceRetriever, f"retrieval/{name}", args, Context(key=key), key=key)
 
 
 def one_line(err: BaseException) -> str:
@@ -323,7 +332,7 @@ def test_packaged_cli_subprocess(vital_db):
 def test_bio_people_split_deterministic_disjoint(vital_db):
     def load(**kw):
         args = {"n_train": 30, "n_val": 5, "n_test": 10, "source": str(vital_db), **kw}
-        return build_component("prompt_source", "retrieval/bio-people", args, Context(key="data.args"),
+        return build_component(PromptSource, "retrieval/bio-people", args, Context(key="data.args"),
                                key="data.args").load()
 
     a, b, c = load(), load(), load(seed=1)
@@ -363,13 +372,13 @@ def test_hf_prompts_from_jsonl_and_parquet(tmp_path):
     j.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     for path in (p, j):
         args = {"path": str(path), "text_field": "q", "topic_field": "name", "split_field": "part"}
-        bundle = build_component("prompt_source", "retrieval/hf-prompts", args, Context(key="data.args"),
+        bundle = build_component(PromptSource, "retrieval/hf-prompts", args, Context(key="data.args"),
                                  key="data.args").load()
         assert [x.text for x in bundle.prompts] == [r["q"] for r in rows]
         assert [x.split for x in bundle.prompts] == [r["part"] for r in rows]
         assert bundle.prompts[1].topic == "Émile Durkheim"
     with pytest.raises(DataError) as e:
-        build_component("prompt_source", "retrieval/hf-prompts", {"path": str(p), "text_field": "prompt"},
+        build_component(PromptSource, "retrieval/hf-prompts", {"path": str(p), "text_field": "prompt"},
                         Context(key="data.args"), key="data.args").load()
     assert "no column 'prompt'" in one_line(e.value) and "data.args.text_field" in str(e.value)
 

@@ -8,7 +8,15 @@ import pytest
 from _rewards_fakes import item
 from facttune_rewards.factscore import BeliefReward, F1KReward, FactScoreReward
 
-from facttune_core import ComponentError, Context, DataError, Verdict, build_component, get_registry
+from facttune_core import (
+    ComponentError,
+    Context,
+    DataError,
+    RewardCombiner,
+    Verdict,
+    build_component,
+    get_registry,
+)
 from facttune_core.pairs import PairsConfig, build
 
 
@@ -158,12 +166,12 @@ def test_rewards_plugin_registers_its_components(fake_registry):
 
 
 def test_build_by_name_and_unknown_reward_name(fake_registry):
-    rew = build_component("reward_combiner", "rewards/factscore", {"gamma": 0}, Context(), key="reward.args")
+    rew = build_component(RewardCombiner, "rewards/factscore", {"gamma": 0}, Context(), key="reward.args")
     assert one(rew, item("p", "p/r0", "t", ["S", "NS"])).value == 0.5
     from facttune_core import UnknownComponentError
 
     with pytest.raises(UnknownComponentError, match="rewards/factscore"):
-        build_component("reward_combiner", "rewards/factscor", {}, Context())
+        build_component(RewardCombiner, "rewards/factscor", {}, Context())
 
 
 def test_nan_reward_is_an_error_not_a_number():

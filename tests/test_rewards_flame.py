@@ -8,7 +8,7 @@ import pytest
 from _rewards_fakes import ScriptedCtx, ScriptedGenerator, item
 from facttune_rewards.flame import FlameReward, FlameSFT
 
-from facttune_core import Context, DataError, Prompt, build_component
+from facttune_core import Context, DataError, Prompt, RewardCombiner, build_component
 from facttune_core.pairs import PairsConfig, build
 from facttune_core.prompts import instruction_rating_prompt, parse_rating
 
@@ -98,7 +98,7 @@ def test_flame_unparsed_fact_seeking_counts_and_is_not_fact_seeking(fake_registr
 def test_flame_with_a_reward_combiner_as_instruction_reward(fake_registry):
     args = {"judge": {"component": "fake/generator"},
             "instruction_reward": {"component": "fake/reward", "args": {"name": "rm"}}}
-    rew = build_component("reward_combiner", "rewards/flame", args, Context(), key="reward.args")
+    rew = build_component(RewardCombiner, "rewards/flame", args, Context(), key="reward.args")
     its = [item("bio", "bio/r0", "t", ["S", "NS"], meta={"fact_seeking": True})]
     t = table(rew.score(its))
     assert t[("bio/r0", "instruction")] == 0.5 and t[("bio/r0", "factuality")] == 0.5
@@ -106,7 +106,7 @@ def test_flame_with_a_reward_combiner_as_instruction_reward(fake_registry):
     from facttune_core import ComponentError
 
     with pytest.raises(ComponentError, match="gave: rm"):
-        build_component("reward_combiner", "rewards/flame", bad, Context(), key="reward.args").score(its)
+        build_component(RewardCombiner, "rewards/flame", bad, Context(), key="reward.args").score(its)
 
 
 def test_flame_config_errors(fake_registry):

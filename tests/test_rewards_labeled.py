@@ -16,7 +16,7 @@ from facttune_rewards import register_commands
 from facttune_rewards.labeled import labeled_pairs, load_labeled, read_labeled, summarize_file
 from typer.testing import CliRunner
 
-from facttune_core import Context, DataError, FacttuneError, build_component
+from facttune_core import Context, DataError, FacttuneError, PromptSource, build_component
 
 FIX = Path(__file__).parent / "fixtures" / "factscore_labeled"
 FILES = [FIX / f"Model{x}.jsonl" for x in "ABC"]
@@ -71,7 +71,7 @@ def test_labeled_pairs_counted():
 
 def test_prompt_source_resolves_paths_relative_to_the_recipe(fake_registry, tmp_path):
     ctx = Context(recipe_path=FIX / "recipe.toml")
-    src = build_component("prompt_source", "rewards/factscore-labeled",
+    src = build_component(PromptSource, "rewards/factscore-labeled",
                           {"paths": ["ModelA.jsonl", "ModelB.jsonl"], "limit": 2}, ctx)
     bundle = src.load()
     assert [p.id for p in bundle.prompts] == ["ada-quill", "bruno-vell"] and len(bundle.responses) == 4

@@ -23,6 +23,7 @@ from facttune_core import (
     FacttuneError,
     SFTExample,
     TrainData,
+    Trainer,
     get_registry,
 )
 
@@ -43,8 +44,8 @@ def dpo(args: dict | None = None, model: dict | None = None, key: str = "train")
 # ---------------------------------------------------------------------------- registry / config (no TRL)
 def test_registered_and_import_is_light():
     reg = get_registry()
-    assert reg.get("trainer", "trl/dpo").factory is DPOTrainerComponent
-    assert reg.get("trainer", "trl/sft").factory is SFTTrainerComponent
+    assert reg.get(Trainer, "trl/dpo").factory is DPOTrainerComponent
+    assert reg.get(Trainer, "trl/sft").factory is SFTTrainerComponent
     code = ("import sys, facttune_trl, facttune_trl.config, facttune_trl.components; "
             "heavy = [m for m in ('torch', 'transformers', 'trl', 'peft', 'datasets', 'bitsandbytes', 'matplotlib') "
             "if m in sys.modules]; print(heavy); sys.exit(1 if heavy else 0)")
@@ -71,7 +72,7 @@ def test_unknown_trl_argument_is_one_line_naming_the_key():
 def test_recipe_validation_reports_train_keys(tmp_path):
     from facttune_core.contract.registry import validate_args
 
-    spec = get_registry().get("trainer", "trl/dpo")
+    spec = get_registry().get(Trainer, "trl/dpo")
     with pytest.raises(ConfigError) as e:
         validate_args(spec, {"args": {"lerning_rate": 1e-5}, "model": {}}, "train")
     assert str(e.value).splitlines() == ["train.args.lerning_rate: unknown TRL DPOConfig argument. "

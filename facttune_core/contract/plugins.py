@@ -82,9 +82,6 @@ def reset_plugin_manager(pm: pluggy.PluginManager | None = None) -> None:
     """Replace (or drop) the process-wide manager; tests use this to add fake plugins."""
     global _pm
     _pm = pm
-    from . import registry
-
-    registry._registry = None
 
 
 def plugin_info(pm: pluggy.PluginManager) -> list[PluginInfo]:

@@ -1,11 +1,17 @@
-"""Names → factories. Every component is ``plugin/name``; duplicates and unknown names are errors."""
+"""Names → factories. Every component is ``plugin/name``; duplicates and unknown names are errors.
+
+Typed like inspect_ai's registry: a kind is its Protocol (``build_component(Generator, ...)`` returns
+a ``Generator``), a class registered for a kind must have the Protocol's methods, and whatever a
+factory builds is checked against the Protocol before a stage uses it.
+"""
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, TypeVar
 
 import pluggy
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -13,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from .config import validation_problems
 from .context import Context
 from .errors import (
+    ComponentError,
     ConfigError,
     DuplicateComponentError,
     FacttuneError,
@@ -20,18 +27,11 @@ from .errors import (
     UnknownComponentError,
     did_you_mean,
 )
-from .hookspecs import KINDS
+from .hookspecs import KIND_OF, KINDS, Kind
 from .plugins import get_plugin_manager, plugin_info
+from .protocols import Generator, GeneratorConfig, missing_members
 
-KIND_LABELS = {
-    "prompt_source": "prompt source",
-    "generator": "generator",
-    "claim_extractor": "claim extractor",
-    "evidence_retriever": "evidence retriever",
-    "claim_verifier": "claim verifier",
-    "reward_combiner": "reward combiner",
-    "trainer": "trainer",
-}
+T = TypeVar("T")
 
 
 class NoConfig(BaseModel):
@@ -42,16 +42,13 @@ class NoConfig(BaseModel):
 
 @dataclass(frozen=True)
 class ComponentSpec:
-    kind: str
+    kind: Kind
     name: str  # "plugin/short"
     plugin: str
     version: str
     factory: Callable[..., Any]
     config: type[BaseModel]
     description: str
-
-    def validate(self, args: dict[str, Any]) -> BaseModel:
-        return self.config.model_validate(args)
 
 
 @dataclass(frozen=True)
@@ -65,34 +62,40 @@ class ModelAlias:
 class Registry:
     def __init__(self, pm: pluggy.PluginManager) -> None:
         self.pm = pm
-        self.components: dict[str, dict[str, ComponentSpec]] = {k: {} for k in KINDS.values()}
+        self.components: dict[str, dict[str, ComponentSpec]] = {k.name: {} for k in KINDS}
         self.models: dict[str, ModelAlias] = {}
         versions = {p.name: p.version for p in plugin_info(pm)}
-        for hookname, kind in KINDS.items():
-            caller = getattr(pm.hook, hookname)
-            for impl in caller.get_hookimpls():
+        for kind in KINDS:
+            for impl in getattr(pm.hook, kind.hook).get_hookimpls():
                 plugin = impl.plugin_name
                 impl.function(register=self._registrar(kind, plugin, versions.get(plugin, "0")))
         for impl in pm.hook.register_models.get_hookimpls():
             impl.function(register=self._model_registrar(impl.plugin_name))
 
-    def _registrar(self, kind: str, plugin: str, plugin_version: str) -> Callable[..., None]:
+    def _registrar(self, kind: Kind, plugin: str, plugin_version: str) -> Callable[..., None]:
         def register(name: str, factory: Callable[..., Any], config: type[BaseModel] | None = None,
                      version: str | None = None, description: str | None = None) -> None:
             if "/" in name:
-                raise FacttuneError(f"plugin '{plugin}' registered {KIND_LABELS[kind]} '{name}': "
+                raise FacttuneError(f"plugin '{plugin}' registered {kind.label} '{name}': "
                                     "register the short name; the registry adds 'plugin/'")
             full = f"{plugin}/{name}"
-            existing = self.components[kind].get(full)
+            existing = self.components[kind.name].get(full)
             if existing is not None:
                 raise DuplicateComponentError(
-                    f"{KIND_LABELS[kind]} '{full}' is registered twice: by plugin '{existing.plugin}' "
+                    f"{kind.label} '{full}' is registered twice: by plugin '{existing.plugin}' "
                     f"({existing.factory.__module__}) and by plugin '{plugin}' ({factory.__module__})")
             cfg = config or getattr(factory, "Config", None) or NoConfig
             if not (inspect.isclass(cfg) and issubclass(cfg, BaseModel)):
-                raise FacttuneError(f"{KIND_LABELS[kind]} '{full}': config must be a pydantic model")
+                raise FacttuneError(f"{kind.label} '{full}': config must be a pydantic model")
+            if kind.protocol is Generator and not issubclass(cfg, GeneratorConfig):
+                raise FacttuneError(f"generator '{full}': its config must subclass facttune_core.GeneratorConfig "
+                                    "(model, n, adapter)")
+            missing = missing_members(factory, kind.protocol) if inspect.isclass(factory) else []
+            if missing:
+                raise FacttuneError(f"{kind.label} '{full}': {factory.__name__} is not a {kind.protocol.__name__} "
+                                    f"(it has no {', '.join(missing)})")
             doc = description or inspect.getdoc(factory) or ""
-            self.components[kind][full] = ComponentSpec(
+            self.components[kind.name][full] = ComponentSpec(
                 kind=kind, name=full, plugin=plugin, version=str(version or plugin_version), factory=factory,
                 config=cfg, description=doc.strip().splitlines()[0] if doc.strip() else "")
         return register
@@ -106,15 +109,16 @@ class Registry:
             self.models[name] = ModelAlias(name, plugin, resolver, description)
         return register
 
-    def get(self, kind: str, name: str) -> ComponentSpec:
-        table = self.components[kind]
+    def get(self, kind: type, name: str) -> ComponentSpec:
+        """The component ``name`` of ``kind`` (its Protocol, e.g. ``ClaimVerifier``)."""
+        k = KIND_OF[kind]
+        table = self.components[k.name]
         if name in table:
             return table[name]
         known = sorted(table)
         hint = did_you_mean(name, known)
-        label = KIND_LABELS[kind]
         listing = ", ".join(known) if known else "none installed"
-        raise UnknownComponentError(f"unknown {label} '{name}'.{hint} Known: {listing}".replace(".. ", ". "))
+        raise UnknownComponentError(f"unknown {k.label} '{name}'.{hint} Known: {listing}".replace(".. ", ". "))
 
     def resolve_model(self, name: str) -> str:
         alias = self.models.get(name)
@@ -125,9 +129,11 @@ _registry: Registry | None = None
 
 
 def get_registry() -> Registry:
+    """The registry of the current plugin manager (rebuilt when tests swap the manager)."""
     global _registry
-    if _registry is None:
-        _registry = Registry(get_plugin_manager())
+    pm = get_plugin_manager()
+    if _registry is None or _registry.pm is not pm:
+        _registry = Registry(pm)
     return _registry
 
 
@@ -141,27 +147,39 @@ def model_aliases() -> dict[str, ModelAlias]:
     return dict(get_registry().models)
 
 
-def validate_args(spec: ComponentSpec, args: dict[str, Any], key_prefix: str,
-                  where: str | None = None) -> BaseModel:
+def validate_args(spec: ComponentSpec, args: Mapping[str, Any], key_prefix: str, where: str | None = None,
+                  base_dir: Path | None = None) -> BaseModel:
+    """``args`` validated by the component's Config; every problem one line naming its key. Path
+    fields resolve against ``base_dir`` (the recipe's folder)."""
     try:
-        return spec.validate(args)
+        return spec.config.model_validate(dict(args), context={"base_dir": base_dir})
     except ValidationError as err:
         raise ProblemList(validation_problems(err, key_prefix, spec.config, where)) from None
+    except FacttuneError as err:
+        raise err.located(where, key_prefix) from None
 
 
-def build_component(kind: str, name: str, args: dict[str, Any], ctx: Context, key: str = "") -> Any:
+def build_component(kind: type[T], name: str, args: Mapping[str, Any] | None, ctx: Context, key: str = "") -> T:
+    """Build the component ``name`` of ``kind`` (its Protocol) from ``args``; its errors name
+    ``key`` (``reward.args.judge.args``). It can build sub-components through ``ctx.build``."""
     spec = get_registry().get(kind, name)
-    cfg = validate_args(spec, args, key or "args")
-    sub = Context(cache=ctx.cache, stage_dir=ctx.stage_dir, key=key, seed=ctx.seed, counters=ctx.counters,
-                  progress_cb=ctx.progress_cb, recipe_path=ctx.recipe_path)
-    return instantiate(spec, cfg, sub)
+    cfg = validate_args(spec, args or {}, key or "args")
+    return instantiate(spec, cfg, ctx.child(key))  # type: ignore[no-any-return]
 
 
 def instantiate(spec: ComponentSpec, config: BaseModel, ctx: Context, where: str | None = None) -> Any:
-    """Call the factory; its failures become one-line errors naming ``where`` and ``ctx.key``."""
+    """Call the factory and check its product against the kind's Protocol; failures become one-line
+    errors naming ``where`` and ``ctx.key``."""
+    ctx = ctx if ctx.builder is not None else replace(ctx, builder=build_component)
     try:
-        return spec.factory(config, ctx)
+        product = spec.factory(config, ctx)
     except FacttuneError as err:
         raise err.located(where, ctx.key) from None
     except (ImportError, OSError, ValueError) as err:
         raise ConfigError(f"{spec.name}: {err}", where=where, key=ctx.key) from err
+    missing = missing_members(product, spec.kind.protocol)
+    if missing:
+        raise ComponentError(f"{spec.name} built a {type(product).__name__}, which is not a "
+                             f"{spec.kind.protocol.__name__} (it has no {', '.join(missing)})", where=where,
+                             key=ctx.key or None)
+    return product

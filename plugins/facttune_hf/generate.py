@@ -13,7 +13,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from facttune_core import ComponentError, ConfigError, Context, Decoding, Prompt, Response, runtime_field
+from facttune_core import (
+    ComponentError,
+    ConfigError,
+    Context,
+    Decoding,
+    GeneratorConfig,
+    Prompt,
+    Response,
+    runtime_field,
+)
 
 from .models import Loaded, adapter_identity, load
 
@@ -153,7 +162,7 @@ def decode_batch(lm: Loaded, ids: list[list[int]], seeds: list[int], *, temperat
 class HFGenerate(Loader):
     """Sample responses from a local transformers model (chat template when it has one)."""
 
-    class Config(ModelFields):
+    class Config(ModelFields, GeneratorConfig):
         n: int = Field(4, ge=1, description="samples per prompt (the pipeline may pass its own n)")
         temperature: float = Field(1.0, ge=0.0, description="0 = greedy")
         top_p: float = Field(1.0, gt=0.0, le=1.0)

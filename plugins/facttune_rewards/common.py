@@ -13,7 +13,9 @@ from facttune_core import (
     Context,
     DataError,
     FacttuneError,
+    Generator,
     Reward,
+    RewardCombiner,
     ScoredResponse,
     Verdict,
     get_registry,
@@ -47,8 +49,8 @@ def _checked(kind: str) -> Callable[[SubComponent, ValidationInfo], SubComponent
     return check
 
 
-GeneratorRef = Annotated[SubComponent, AfterValidator(_checked("generator"))]
-RewardRef = Annotated[SubComponent, AfterValidator(_checked("reward_combiner"))]
+GeneratorRef = Annotated[SubComponent, AfterValidator(_checked(Generator))]
+RewardRef = Annotated[SubComponent, AfterValidator(_checked(RewardCombiner))]
 
 
 def build_sub(ctx: Context, kind: str, sub: SubComponent, field: str) -> Any:

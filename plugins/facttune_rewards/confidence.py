@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from facttune_core import ConfigError, Context, Decoding, Prompt, Reward, ScoredResponse
+from facttune_core import ConfigError, Context, Decoding, Generator, Prompt, Reward, ScoredResponse
 from facttune_core.prompts import answer_prompt, parse_question, question_prompt
 
 from .common import GeneratorRef, SubComponent, build_sub, is_empty, make_reward, mean, no_score
@@ -119,8 +119,8 @@ class AQReward:
     def __init__(self, config: Config, ctx: Context) -> None:
         self.c = config
         self.ctx = ctx
-        self.qgen = build_sub(ctx, "generator", config.question_generator, "question_generator")
-        self.agen = build_sub(ctx, "generator", config.answer_generator, "answer_generator")
+        self.qgen = build_sub(ctx, Generator, config.question_generator, "question_generator")
+        self.agen = build_sub(ctx, Generator, config.answer_generator, "answer_generator")
 
     def questions(self, items: Sequence[ScoredResponse]) -> dict[str, str | None]:
         """claim id → question (None when the judge wrote none)."""
@@ -279,7 +279,7 @@ class NEReward:
         if "{prompt}" not in config.prefix_template or "{response}" not in config.prefix_template:
             raise ConfigError("prefix_template must contain {prompt} and {response}",
                               key=f"{ctx.key}.prefix_template" if ctx.key else "prefix_template")
-        self.gen = build_sub(ctx, "generator", config.generator, "generator")
+        self.gen = build_sub(ctx, Generator, config.generator, "generator")
         self._nlp: Any = None
         self.spacy_name: str | None = None
         if config.spacy_model:  # fail early on a named model that is missing

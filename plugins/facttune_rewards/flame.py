@@ -9,12 +9,16 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from facttune_core import (
     ComponentError,
+    ConfigError,
     Context,
     DataError,
     Decoding,
+    Generator,
+    GeneratorConfig,
     Prompt,
     Response,
     Reward,
+    RewardCombiner,
     ScoredResponse,
 )
 from facttune_core.prompts import (
@@ -108,14 +112,14 @@ class FlameReward:
     def __init__(self, config: Config, ctx: Context) -> None:
         self.c = config
         self.ctx = ctx
-        self.judge = build_sub(ctx, "generator", config.judge, "judge")
+        self.judge = build_sub(ctx, Generator, config.judge, "judge")
         self.fact_seeking = FactSeeking(self.judge, ctx, config.use_prompt_meta)
         self.if_reward = None
         self.if_judge = None
         if config.instruction_reward is not None:
-            self.if_reward = build_sub(ctx, "reward_combiner", config.instruction_reward, "instruction_reward")
+            self.if_reward = build_sub(ctx, RewardCombiner, config.instruction_reward, "instruction_reward")
         elif config.instruction_judge is not None:
-            self.if_judge = build_sub(ctx, "generator", config.instruction_judge, "instruction_judge")
+            self.if_judge = build_sub(ctx, Generator, config.instruction_judge, "instruction_judge")
         else:
             self.if_judge = self.judge
 
@@ -182,8 +186,7 @@ class FlameSFT:
     """FLAME SFT-fact data: the base model's own few-shot answer for fact-seeking instructions, the
     human ``reference`` response for the others."""
 
-    class Config(BaseModel):
-        model_config = ConfigDict(extra="forbid")
+    class Config(GeneratorConfig):
         base: GeneratorRef = Field(description="the pre-trained model that answers fact-seeking instructions")
         judge: GeneratorRef = Field(default_factory=default_judge,
                                     description="generator that labels instructions fact-seeking")
@@ -196,11 +199,14 @@ class FlameSFT:
                                                    "skip (no response, counted)")
 
     def __init__(self, config: Config, ctx: Context) -> None:
+        if config.adapter:
+            raise ConfigError("rewards/flame-sft cannot apply an adapter (evaluate the tuned model with its "
+                              "base generator)", key=ctx.key_for("adapter"))
         self.c = config
         self.ctx = ctx
-        self.base = build_sub(ctx, "generator", config.base, "base")
+        self.base = build_sub(ctx, Generator, config.base, "base")
         self.model_name = f"flame-sft:{self.base.model_name}"
-        self.fact_seeking = FactSeeking(build_sub(ctx, "generator", config.judge, "judge"), ctx,
+        self.fact_seeking = FactSeeking(build_sub(ctx, Generator, config.judge, "judge"), ctx,
                                         config.use_prompt_meta)
 
     def generate(self, prompts: Sequence[Prompt], n: int | None = 1,
