@@ -6,18 +6,11 @@ Nothing here imports torch, transformers or an API SDK.
 
 from __future__ import annotations
 
+from .api.limits import RateLimiter
+from .api.prices import PriceTable
+from .api.retry import Failure
+from .api.runner import ApiConfig, ApiRunner, ChatBackend, ChatRequest, ChatResult, run_sync
 from .cache import CallCache, call_key, stable_json
-from .concurrency import (
-    ApiConfig,
-    ApiRunner,
-    ChatBackend,
-    ChatRequest,
-    ChatResult,
-    Failure,
-    PriceTable,
-    RateLimiter,
-    run_sync,
-)
 from .contract.config import ExistingPath, output_config, runtime_field
 from .contract.context import Context
 from .contract.errors import (

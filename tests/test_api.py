@@ -10,7 +10,10 @@ from pathlib import Path
 import pytest
 
 from facttune_core import CallCache, Claim, ComponentError, ConfigError, Context, Evidence, Passage, Prompt
-from facttune_core.concurrency import PriceTable, RateLimiter, backoff_delay, retry_after_seconds, run_sync
+from facttune_core.api.limits import RateLimiter
+from facttune_core.api.prices import PriceTable
+from facttune_core.api.retry import backoff_delay, retry_after_seconds
+from facttune_core.api.runner import run_sync
 
 sys.path.insert(0, str(Path(__file__).parent))
 from api_server import FakeApiServer, belief_p  # noqa: E402

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from facttune_core import ConfigError, Context
-from facttune_core.concurrency import (
+from facttune_core.api.chat import (
     ApiConfig,
     BeliefConfig,
     ChatBackend,
@@ -21,7 +21,6 @@ from facttune_core.concurrency import (
     ChatClaimExtractor,
     ChatGenerator,
     ChatRequest,
-    ChatResult,
     ChatVerifier,
     ClaimsConfig,
     Failure,
@@ -29,8 +28,8 @@ from facttune_core.concurrency import (
     MalformedResponse,
     VerifierConfig,
     classify_sdk_error,
-    shared_ssl_context,
 )
+from facttune_core.api.runner import ChatResult, shared_ssl_context
 
 PRICES = Path(__file__).with_name("prices.json")
 DEFAULT_MODEL = "gpt-4o-mini"
