@@ -1,15 +1,35 @@
-"""facttune's thin core: hook specs, registry, records, recipes, staged runs, cache, CLI.
+"""facttune's thin core, and its one public surface.
 
-Plugins import only the names exported here (and ``facttune_core.testing`` in their tests).
-Nothing here imports torch, transformers or an API SDK.
+Plugins import only the names exported here (and ``facttune_core.testing`` in their tests;
+tests/test_core_layout.py checks). Nothing here imports torch, transformers or an API SDK.
+
+- the contract (``contract/``): hooks, records, protocols, errors, the typed registry;
+- shared logic: judge prompts and parsers, sentences → claims, formulas, the pair rules, files, the call cache;
+- the API layer (``api/``): provider-neutral limits, retry policy, prices, the concurrent cached runner;
+- the run engine (``run/``): recipes run stage by stage into a run folder.
 """
 
 from __future__ import annotations
 
 from .api.limits import RateLimiter
 from .api.prices import PriceTable
-from .api.retry import Failure
-from .api.runner import ApiConfig, ApiRunner, ChatBackend, ChatRequest, ChatResult, run_sync
+from .api.retry import (
+    Failure,
+    MalformedResponse,
+    backoff_delay,
+    connection_failure,
+    http_failure,
+    retry_after_seconds,
+)
+from .api.runner import (
+    ApiConfig,
+    ApiRunner,
+    ChatBackend,
+    ChatRequest,
+    ChatResult,
+    run_sync,
+    shared_ssl_context,
+)
 from .cache import CallCache, call_key, stable_json
 from .contract.config import ExistingPath, output_config, runtime_field
 from .contract.context import Context
@@ -51,18 +71,48 @@ from .contract.records import (
 )
 from .contract.registry import build_component, get_registry, model_aliases, resolve_model
 from .metrics import f1_at_k, factscore, paired_bootstrap, summarize
+from .pairs import PairsConfig, Selection
+from .pairs import build as build_pairs
 from .paths import cache_dir
+from .prompts import (
+    CHAT_EXTRACT_SYSTEM,
+    CHAT_TRUE_FALSE_SYSTEM,
+    FALSE_WORDS,
+    TRUE_WORDS,
+    belief_prefix,
+    belief_prompt,
+    extract_prompt,
+    p_true_from_logprobs,
+    parse_fact_lines,
+    parse_true_false,
+    verify_prefix,
+    verify_prompt,
+    verify_suffix,
+)
+from .store import atomic_write_json, atomic_write_text, iter_jsonl
+from .text import merge_short_sentences, sentence_claims, split_sentences
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "CallCache", "ExistingPath", "call_key", "stable_json", "build_component", "output_config", "runtime_field", "Context",
-    "ComponentError", "ConfigError", "DataError", "DuplicateComponentError", "FacttuneError",
-    "UnknownComponentError", "did_you_mean", "Register", "RegisterModel", "hookimpl", "hookspec", "f1_at_k", "factscore",
-    "paired_bootstrap", "summarize", "ClaimExtractor", "ClaimVerifier", "DataBundle", "EvidenceRetriever",
-    "Generator", "GeneratorConfig", "PromptSource", "RewardCombiner", "Trainer", "TrainData", "TrainResult", "Claim", "Decoding",
-    "Evidence", "Pair", "Passage", "Prompt", "Response", "Reward", "ScoredResponse", "SFTExample", "Verdict",
-    "get_registry", "model_aliases", "resolve_model", "cache_dir", "__version__",
-    "ApiConfig", "ApiRunner", "ChatBackend", "ChatRequest", "ChatResult", "Failure", "PriceTable", "RateLimiter",
-    "run_sync",
+    # the contract
+    "hookimpl", "hookspec", "Register", "RegisterModel", "Context", "runtime_field", "output_config", "ExistingPath",
+    "build_component", "get_registry", "model_aliases", "resolve_model",
+    "PromptSource", "Generator", "GeneratorConfig", "ClaimExtractor", "EvidenceRetriever", "ClaimVerifier",
+    "RewardCombiner", "Trainer", "DataBundle", "TrainData", "TrainResult",
+    "Prompt", "Response", "Claim", "Passage", "Evidence", "Verdict", "Reward", "Pair", "SFTExample", "ScoredResponse",
+    "Decoding",
+    "FacttuneError", "ConfigError", "UnknownComponentError", "DuplicateComponentError", "DataError", "ComponentError",
+    "did_you_mean",
+    # shared logic
+    "extract_prompt", "parse_fact_lines", "verify_prefix", "verify_suffix", "verify_prompt", "belief_prefix",
+    "belief_prompt", "parse_true_false", "p_true_from_logprobs", "TRUE_WORDS", "FALSE_WORDS", "CHAT_EXTRACT_SYSTEM",
+    "CHAT_TRUE_FALSE_SYSTEM", "split_sentences", "merge_short_sentences", "sentence_claims",
+    "factscore", "f1_at_k", "summarize", "paired_bootstrap", "PairsConfig", "Selection", "build_pairs",
+    "atomic_write_json", "atomic_write_text", "iter_jsonl", "CallCache", "call_key", "stable_json", "cache_dir",
+    # the API layer
+    "ApiConfig", "ApiRunner", "ChatBackend", "ChatRequest", "ChatResult", "Failure", "MalformedResponse",
+    "PriceTable", "RateLimiter", "backoff_delay", "retry_after_seconds", "http_failure", "connection_failure",
+    "shared_ssl_context", "run_sync",
+    "__version__",
 ]

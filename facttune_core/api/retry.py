@@ -73,7 +73,7 @@ def _one_line(text: str, limit: int = 240) -> str:
 
 def http_failure(status: int, message: str, headers: Mapping[str, str] | None = None,
                  key_env: str = "the API key variable") -> Failure:
-    """HTTP status semantics shared by every provider: 408/409/429/5xx (and Anthropic's 529) are
+    """HTTP status semantics shared by every provider: 408/409/429/5xx are
     retried, honouring Retry-After; 401/403 blame the key; 404 the model or the base_url; other
     4xx stop the batch."""
     msg = _one_line(message)

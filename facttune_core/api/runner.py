@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 import random
 import threading
 from collections.abc import Callable, Coroutine, Sequence
@@ -17,6 +18,7 @@ from ..cache import call_key
 from ..contract.config import runtime_field
 from ..contract.context import Context
 from ..contract.errors import ComponentError
+from ..contract.records import Decoding
 from .limits import RateLimiter
 from .prices import PriceTable
 from .retry import Failure, MalformedResponse, backoff_delay
@@ -62,6 +64,13 @@ class ChatRequest:
     top_logprobs: int = 0
     sample: int = 0
 
+    @classmethod
+    def for_sample(cls, user: str, system: str | None, d: Decoding, k: int, seeds: bool = True) -> ChatRequest:
+        """Sample ``k`` of a prompt under ``d``: seed ``d.seed + k`` where the API takes seeds."""
+        return cls(user=user, system=system, max_tokens=d.max_new_tokens, temperature=d.temperature,
+                   top_p=d.top_p if d.top_p < 1.0 else None, stop=tuple(d.stop),
+                   seed=d.seed + k if d.seed is not None and seeds else None, sample=k)
+
     def cache_input(self) -> dict[str, Any]:
         d = asdict(self)
         d["stop"] = list(self.stop)
@@ -92,7 +101,7 @@ class ChatResult:
 class ChatBackend(Protocol):
     """What a provider plugin implements (thin: SDK client, one call, error mapping)."""
 
-    provider: str  # "openai": the cache namespace
+    provider: str  # the cache namespace (the plugin's name)
 
     def open(self) -> Any:
         """Create the SDK's async client (inside the running loop). Raise ConfigError when the
@@ -120,7 +129,7 @@ class ApiConfig(BaseModel):
 
     model: str = Field(description="model name as the server knows it")
     base_url: str | None = Field(None, description="another server speaking this API (vLLM, llama.cpp, Ollama...)")
-    api_key_env: str = Field("OPENAI_API_KEY", description="environment variable holding the API key")
+    api_key_env: str = Field(description="environment variable holding the API key")
     max_tokens: int = Field(256, ge=1)
     temperature: float = Field(0.0, ge=0.0, le=2.0)
     max_concurrency: int = runtime_field(32, ge=1, description="calls in flight at once")
@@ -150,15 +159,15 @@ class Usage:
 
 
 class ApiRunner:
-    """Runs chat requests for one component: cache → bounded concurrent calls → cache."""
+    """Runs chat requests for one component: cache → bounded concurrent calls → cache. Error
+    messages never show the key in ``$api_key_env``."""
 
     def __init__(self, ctx: Context, config: ApiConfig, backend: ChatBackend, prices: PriceTable | None = None,
-                 secrets: Callable[[], Sequence[str]] | None = None, rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None) -> None:
         self.ctx = ctx
         self.c = config
         self.backend = backend
         self.prices = prices or PriceTable(config.prices)
-        self.secrets = secrets or (lambda: ())
         self.rng = rng or random.Random()
         self.usage = Usage()
         self.rpm = RateLimiter(config.rpm) if config.rpm else None
@@ -173,10 +182,8 @@ class ApiRunner:
         return f"{base}.{name}" if base else name
 
     def _scrub(self, text: str) -> str:
-        for s in self.secrets():
-            if s and len(s) >= 4:
-                text = text.replace(s, "***")
-        return text
+        secret = os.environ.get(self.c.api_key_env, "")
+        return text.replace(secret, "***") if len(secret) >= 4 else text
 
     def cache_key(self, req: ChatRequest) -> str:
         params = {"base_url": self.c.base_url} if self.c.base_url else None
