@@ -75,8 +75,8 @@ def run(
     report: Annotated[bool, typer.Option(help="Write the report at the end")] = True,
 ) -> None:
     """Run a recipe's stages in order; finished stages are reused, an interrupted one resumes."""
-    from .pipeline import Pipeline
     from .recipe import load_recipe
+    from .run.pipeline import Pipeline
 
     try:
         resolved = load_recipe(recipe, set_ or [])

@@ -124,8 +124,8 @@ def test_cli_table_and_json():
 
 
 def test_recipe_builds_and_counts_pairs(fake_registry, tmp_path):
-    from facttune_core.pipeline import Pipeline
     from facttune_core.recipe import load_recipe
+    from facttune_core.run.pipeline import Pipeline
 
     recipe = tmp_path / "labeled.toml"
     paths = ", ".join(f'"{os.path.relpath(f, tmp_path)}"' for f in FILES)

@@ -21,13 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from . import metrics
-from .cache import CallCache, stable_json
-from .contract.config import output_config
-from .contract.context import Context
-from .contract.errors import ConfigError, DataError, FacttuneError
-from .contract.protocols import DataBundle, TrainData
-from .contract.records import (
+from .. import metrics
+from ..cache import CallCache, stable_json
+from ..contract.config import output_config
+from ..contract.context import Context
+from ..contract.errors import ConfigError, DataError, FacttuneError
+from ..contract.protocols import DataBundle, TrainData
+from ..contract.records import (
     Claim,
     Evidence,
     Pair,
@@ -39,11 +39,11 @@ from .contract.records import (
     SFTExample,
     Verdict,
 )
-from .contract.registry import instantiate, validate_args
-from .pairs import build as build_pairs
-from .paths import cache_dir
-from .recipe import STAGES, Resolved
-from .store import (
+from ..contract.registry import instantiate, validate_args
+from ..pairs import build as build_pairs
+from ..paths import cache_dir
+from ..recipe import STAGES, Resolved
+from ..store import (
     MANIFEST,
     PARTIAL,
     RECORDS,
@@ -56,7 +56,8 @@ from .store import (
     read_records,
     write_records,
 )
-from .text import word_count
+from ..text import word_count
+from .evaluate import evaluation_summary
 
 T = TypeVar("T")
 
@@ -563,39 +564,3 @@ def _as_dict(r: Any) -> dict[str, Any]:
         return {"_kind": r.kind, **r.to_dict()}
     return dict(r)
 
-
-def evaluation_summary(rows: list[dict[str, Any]], n_boot: int = 2000, seed: int = 0) -> dict[str, Any]:
-    """Per variant: FActScore %, mean supported / unsupported claims, mean words, abstention rate;
-    and for after − before, paired bootstrap CIs over prompts."""
-    out: dict[str, Any] = {"variants": {}}
-    by_var: dict[str, list[dict[str, Any]]] = {}
-    for r in rows:
-        by_var.setdefault(r["variant"], []).append(r)
-    for v, rs in by_var.items():
-        s = metrics.summarize([(r["supported"], r["claims"], r["words"]) for r in rs])
-        out["variants"][v] = s.as_dict()
-    if "before" in by_var and "after" in by_var:
-        def per_prompt(rs: list[dict[str, Any]], field_name: str) -> dict[str, float]:
-            acc: dict[str, list[float]] = {}
-            for r in rs:
-                val = r[field_name]
-                if field_name == "factscore" and val is None:
-                    continue
-                acc.setdefault(r["prompt_id"], []).append(float(val))
-            return {k: sum(v) / len(v) for k, v in acc.items()}
-
-        diffs = {}
-        for name in ("factscore", "supported", "words"):
-            if name == "supported":
-                b = per_prompt(by_var["before"], "supported")
-                a = per_prompt(by_var["after"], "supported")
-            else:
-                b, a = per_prompt(by_var["before"], name), per_prompt(by_var["after"], name)
-            common = sorted(set(a) & set(b))
-            mean, lo, hi = metrics.paired_bootstrap([b[k] for k in common], [a[k] for k in common], n_boot, seed)
-            diffs[name] = {"mean": mean, "ci_low": lo, "ci_high": hi, "n_prompts": len(common)}
-        out["difference"] = diffs
-        eb, ea = out["variants"]["before"].get("error_rate"), out["variants"]["after"].get("error_rate")
-        if eb and ea is not None:
-            out["relative_error_reduction"] = (eb - ea) / eb
-    return out
