@@ -89,6 +89,10 @@ from .prompts import (
     verify_prompt,
     verify_suffix,
 )
+from .recipe import load_recipe
+from .run.executor import Reporter
+from .run.folders import StageResult
+from .run.pipeline import Pipeline
 from .store import atomic_write_json, atomic_write_text, iter_jsonl
 from .text import merge_short_sentences, sentence_claims, split_sentences
 
@@ -114,5 +118,7 @@ __all__ = [
     "ApiConfig", "ApiRunner", "ChatBackend", "ChatRequest", "ChatResult", "Failure", "MalformedResponse",
     "PriceTable", "RateLimiter", "backoff_delay", "retry_after_seconds", "http_failure", "connection_failure",
     "shared_ssl_context", "run_sync",
+    # the run engine
+    "load_recipe", "Pipeline", "Reporter", "StageResult",
     "__version__",
 ]

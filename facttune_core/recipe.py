@@ -11,35 +11,18 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .contract.config import output_config, validation_problems
 from .contract.errors import ConfigError, FacttuneError, ProblemList, did_you_mean
-from .contract.protocols import (
-    ClaimExtractor,
-    ClaimVerifier,
-    EvidenceRetriever,
-    Generator,
-    PromptSource,
-    RewardCombiner,
-    Trainer,
-)
 from .contract.registry import ComponentSpec, get_registry, validate_args
 from .pairs import PairsConfig
+from .run.stages import STAGES as RUN_STAGES
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-# stage table → component kind, in run order
-STAGES: tuple[str, ...] = ("data", "generate", "extract", "retrieve", "verify", "reward", "pairs", "train",
-                           "evaluate")
-COMPONENT_KINDS: dict[str, type] = {
-    "data": PromptSource,
-    "generate": Generator,
-    "extract": ClaimExtractor,
-    "retrieve": EvidenceRetriever,
-    "verify": ClaimVerifier,
-    "reward": RewardCombiner,
-    "train": Trainer,
-}
+# the stage tables in run order, and the component kind each names (run/stages.py)
+STAGES: tuple[str, ...] = tuple(s.name for s in RUN_STAGES)
+COMPONENT_KINDS: dict[str, type] = {s.name: s.kind for s in RUN_STAGES if s.kind is not None}
 
 
 class _Strict(BaseModel):
@@ -106,10 +89,9 @@ class Recipe(_Strict):
 class Resolved:
     """A validated recipe: the model, each stage's spec and validated config."""
 
-    def __init__(self, path: Path, recipe: Recipe, raw: dict[str, Any]) -> None:
+    def __init__(self, path: Path, recipe: Recipe) -> None:
         self.path = path
         self.recipe = recipe
-        self.raw = raw
         self.specs: dict[str, ComponentSpec] = {}
         self.configs: dict[str, BaseModel] = {}
 
@@ -127,7 +109,7 @@ class Resolved:
             return getattr(getattr(self.recipe, a), b)
         return getattr(self.recipe, stage)
 
-    def scoring_stage(self, stage: str) -> str | None:
+    def scoring_table(self, stage: str) -> str | None:
         """Which table scores ``stage`` (extract / retrieve / verify) in the evaluate stage."""
         ev = self.recipe.evaluate
         if ev is not None and getattr(ev, stage) is not None:
@@ -201,7 +183,7 @@ def load_recipe(path: Path | str, overrides: list[str] | None = None) -> Resolve
     except ValidationError as err:
         problems += validation_problems(err, "", Recipe, where)
         raise ProblemList(_fix_keys(problems)) from None
-    resolved = Resolved(path, recipe, raw)
+    resolved = Resolved(path, recipe)
     registry = get_registry()
     for stage, kind in COMPONENT_KINDS.items():
         table = getattr(recipe, stage)
@@ -267,4 +249,4 @@ def _fix_keys(problems: list[FacttuneError]) -> list[FacttuneError]:
     return out
 
 
-__all__ = ["Recipe", "Resolved", "load_recipe", "STAGES", "COMPONENT_KINDS", "validate_args", "parse_value"]
+__all__ = ["Recipe", "Resolved", "load_recipe", "STAGES", "COMPONENT_KINDS", "parse_value"]

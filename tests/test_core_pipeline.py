@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from facttune_core.recipe import load_recipe
-from facttune_core.run.pipeline import Pipeline, stage_key
+from facttune_core import Pipeline, load_recipe
+from facttune_core.run.folders import stage_key
 from facttune_core.store import read_records
 from facttune_core.testing import fake_recipe_text
 

@@ -7,10 +7,8 @@ import subprocess
 
 import pytest
 
-from facttune_core import testing
-from facttune_core.recipe import load_recipe
+from facttune_core import Pipeline, load_recipe, testing
 from facttune_core.report import evaluation_table, write_report
-from facttune_core.run.pipeline import Pipeline
 
 
 @pytest.fixture

@@ -124,8 +124,7 @@ def test_cli_table_and_json():
 
 
 def test_recipe_builds_and_counts_pairs(fake_registry, tmp_path):
-    from facttune_core.recipe import load_recipe
-    from facttune_core.run.pipeline import Pipeline
+    from facttune_core import Pipeline, load_recipe
 
     recipe = tmp_path / "labeled.toml"
     paths = ", ".join(f'"{os.path.relpath(f, tmp_path)}"' for f in FILES)
@@ -161,7 +160,7 @@ def test_paper_numbers_on_the_real_labelled_files():
 
 @needs_real
 def test_shipped_recipe_validates(fake_registry):
-    from facttune_core.recipe import load_recipe
+    from facttune_core import load_recipe
 
     r = load_recipe(Path(__file__).resolve().parents[1] / "recipes" / "factscore-labeled.toml")
     assert r.stages() == ["data", "reward", "pairs"]

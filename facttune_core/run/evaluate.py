@@ -1,10 +1,31 @@
-"""The evaluate stage's statistics: per variant, and after − before with paired bootstrap CIs."""
+"""The evaluate stage's scores: one row per held-out response, and the statistics per variant and
+for after − before (paired bootstrap CIs over prompts)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from .. import metrics
+from ..contract.records import Claim, Response, Verdict
+from ..text import word_count
+
+
+def evaluation_rows(variant: str, responses: Sequence[Response], claims: Sequence[Claim],
+                    verdicts: Sequence[Verdict]) -> list[dict[str, Any]]:
+    """Per response: its claims, how many are supported, its words and FActScore."""
+    vmap = {v.claim_id: v for v in verdicts}
+    per_resp: dict[str, list[Claim]] = {}
+    for c in claims:
+        per_resp.setdefault(c.response_id, []).append(c)
+    rows = []
+    for r in responses:
+        cs = per_resp.get(r.id, [])
+        sup = sum(1 for c in cs if (v := vmap.get(c.id)) is not None and v.supported)
+        rows.append({"variant": variant, "prompt_id": r.prompt_id, "response_id": r.id, "topic": r.topic,
+                     "claims": len(cs), "supported": sup, "words": word_count(r.text),
+                     "factscore": metrics.factscore(sup, len(cs)), "text": r.text})
+    return rows
 
 
 def evaluation_summary(rows: list[dict[str, Any]], n_boot: int = 2000, seed: int = 0) -> dict[str, Any]:
