@@ -50,6 +50,8 @@ class TrainTable(_Strict):
     component: str
     args: dict[str, Any] = Field(default_factory=dict)
     model: dict[str, Any] = Field(default_factory=dict)
+    launcher: str | None = Field(None, description="how the trainer starts its worker process, e.g. "
+                                 "'accelerate launch --num_processes 2' (default: the trainer's own way)")
 
 
 class EvaluateTable(_Strict):
@@ -197,6 +199,8 @@ def load_recipe(path: Path | str, overrides: list[str] | None = None) -> Resolve
         resolved.specs[stage] = spec
         if stage == "train":
             args: dict[str, Any] = {"args": table.args, "model": table.model}
+            if table.launcher is not None:  # a trainer that cannot take one says "unknown key"
+                args["launcher"] = table.launcher
             prefix = "train"
         else:
             args, prefix = table.args, f"{stage}.args"

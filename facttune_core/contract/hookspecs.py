@@ -98,7 +98,8 @@ def register_reward_combiners(register: Register[RewardCombiner]) -> None:
 @hookspec
 def register_trainers(register: Register[Trainer]) -> None:
     """Register trainers (``[train]``): ``train(TrainData, out_dir) -> TrainResult``. The Config
-    receives ``{"args": <[train.args]>, "model": <[train.model]>}``."""
+    receives ``{"args": <[train.args]>, "model": <[train.model]>}``, plus ``"launcher"`` when the recipe
+    sets ``[train] launcher`` (how to start a training process; a trainer without one rejects it)."""
 
 
 @hookspec

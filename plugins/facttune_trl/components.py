@@ -42,7 +42,6 @@ log = logging.getLogger("facttune_trl")
 
 DEFAULT_MODEL = "smollm2-135m-instruct"
 PROTOCOL = "@facttune-trl "  # prefix of the worker's event lines on stdout
-LAUNCHER_ENV = "FACTTUNE_TRL_LAUNCHER"  # e.g. "accelerate launch --num_processes 4"
 ADAPTER = "adapter"
 DONE_MARKER = "facttune_adapter.json"
 ERRORS: dict[str, type[FacttuneError]] = {"ConfigError": ConfigError, "DataError": DataError,
@@ -126,7 +125,7 @@ class _TRLTrainer:
         atomic_write_text(Path(job["data"]), _jsonl(rows))
         job_path = out_dir / "job.json"
         atomic_write_json(job_path, job)
-        run_worker(job_path, self.ctx, self.table)
+        run_worker(job_path, self.ctx, self.table, self.c.launcher)
         done = self._finished(out_dir, job["fingerprint"])
         if done is None:
             raise ComponentError(f"training ended without a finished adapter; see {out_dir / 'worker.log'}",
@@ -210,17 +209,16 @@ class SFTTrainerComponent(_TRLTrainer):
 
 
 # ---------------------------------------------------------------------------- the worker process
-def worker_command(job_path: Path) -> list[str]:
-    launcher = os.environ.get(LAUNCHER_ENV, "").strip()
-    if launcher:  # "accelerate launch --num_processes 2" → accelerate launch ... -m facttune_trl.worker job
-        return [*shlex.split(launcher), "-m", "facttune_trl.worker", str(job_path)]
-    return [sys.executable, "-m", "facttune_trl.worker", str(job_path)]
+def worker_command(job_path: Path, launcher: str | None = None) -> list[str]:
+    """``python -m facttune_trl.worker job.json``, or under the recipe's ``[train] launcher``
+    (``accelerate launch --num_processes 2`` → ``accelerate launch --num_processes 2 -m facttune_trl.worker job.json``)."""
+    return [*(shlex.split(launcher) if launcher else [sys.executable]), "-m", "facttune_trl.worker", str(job_path)]
 
 
-def run_worker(job_path: Path, ctx: Context, table: str = TABLE) -> dict[str, Any]:
+def run_worker(job_path: Path, ctx: Context, table: str = TABLE, launcher: str | None = None) -> dict[str, Any]:
     """Run the worker, stream its events (progress, log lines) and turn its failure into one line."""
     out_dir = job_path.parent
-    cmd = worker_command(job_path)
+    cmd = worker_command(job_path, launcher)
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false"}
     error: dict[str, Any] | None = None
     done: dict[str, Any] = {}

@@ -7,6 +7,7 @@ outside its config: the base model, LoRA, 4-bit quantisation, dtype, chat format
 
 from __future__ import annotations
 
+import shlex
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -133,6 +134,15 @@ class _TrainerConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     args: dict[str, Any] = Field(default_factory=dict, description="[train.args]: TRL config arguments")
     model: ModelConfig = Field(default_factory=ModelConfig, description="[train.model]")
+    launcher: str | None = Field(None, description="[train] launcher: the command that starts the training "
+                                 "worker, e.g. 'accelerate launch --num_processes 2' (default: this Python)")
+
+    @field_validator("launcher")
+    @classmethod
+    def _launcher(cls, v: str | None) -> str | None:
+        if v is not None and not shlex.split(v):
+            raise ValueError("launcher is empty")
+        return v
 
 
 class DPOConfigTable(_TrainerConfig):

@@ -26,7 +26,6 @@ from facttune_core.store import atomic_write_json, atomic_write_text
 from .components import ADAPTER, DONE_MARKER, PROTOCOL
 from .config import ModelConfig
 
-ABORT_ENV = "FACTTUNE_TRL_ABORT_AFTER_STEP"  # tests: die (like a kill) right after this step's checkpoint
 TRL_MAX_LENGTH_DEFAULT = 1024  # DPOConfig / SFTConfig default (tests/test_trl.py checks it)
 CKPT_RE = re.compile(r"^checkpoint-(\d+)$")
 
@@ -236,8 +235,6 @@ def trl_config(kind: str, args: dict[str, Any], ckpt_dir: Path, use_cuda: bool, 
 def progress_callback(log_path: Path, total_hint: list[int]) -> Any:
     from transformers import TrainerCallback
 
-    abort_after = int(os.environ.get(ABORT_ENV, "0") or 0)
-
     class Progress(TrainerCallback):  # type: ignore[misc]
         def on_train_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
             total_hint[0] = int(state.max_steps)
@@ -255,11 +252,6 @@ def progress_callback(log_path: Path, total_hint: list[int]) -> Any:
             with open(log_path, "a", encoding="utf-8") as f:
                 f.write(json.dumps(entry, default=str) + "\n")
             emit("log", **entry)
-
-        def on_save(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
-            if abort_after and state.global_step >= abort_after:
-                print(f"{ABORT_ENV}: stopping hard after step {state.global_step}", flush=True)
-                os._exit(3)
 
     return Progress()
 
