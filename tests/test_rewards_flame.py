@@ -7,10 +7,10 @@ import math
 import pytest
 from _rewards_fakes import ScriptedCtx, ScriptedGenerator, item
 from facttune_rewards.flame import FlameReward, FlameSFT
+from facttune_rewards.prompts import instruction_rating_prompt, parse_rating
 
 from facttune_core import Context, DataError, Prompt, RewardCombiner, build_component
 from facttune_core.pairs import PairsConfig, build
-from facttune_core.prompts import instruction_rating_prompt, parse_rating
 
 
 def judge_script(prompt: str, k: int) -> str:

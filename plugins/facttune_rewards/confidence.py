@@ -16,9 +16,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from facttune_core import ConfigError, Context, Decoding, Generator, Prompt, Reward, ScoredResponse
-from facttune_core.prompts import answer_prompt, parse_question, question_prompt
 
 from .common import GeneratorRef, SubComponent, build_sub, is_empty, make_reward, mean, no_score
+from .prompts import answer_prompt, parse_question, question_prompt
 
 Measure = Literal["max_conf", "exp_conf", "neg_ent"]
 

@@ -21,13 +21,6 @@ from facttune_core import (
     RewardCombiner,
     ScoredResponse,
 )
-from facttune_core.prompts import (
-    fact_seeking_prompt,
-    few_shot_answer_prompt,
-    instruction_rating_prompt,
-    parse_rating,
-    parse_yes_no,
-)
 
 from .common import (
     GeneratorRef,
@@ -40,6 +33,13 @@ from .common import (
     no_score,
 )
 from .factscore import count_verdicts, factscore_reward
+from .prompts import (
+    fact_seeking_prompt,
+    few_shot_answer_prompt,
+    instruction_rating_prompt,
+    parse_rating,
+    parse_yes_no,
+)
 
 
 def default_judge() -> SubComponent:
