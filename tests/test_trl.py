@@ -148,6 +148,8 @@ def test_empty_and_malformed_pairs(tmp_path):
     notext = replace(good[0], prompt=None)
     with pytest.raises(DataError, match="pair 'p0': 'prompt' is NoneType, not text"):
         dpo().train(TrainData(pairs=[notext]), tmp_path / "d")
+    with pytest.raises(ConfigError, match=r"^train\.model\.name: no base model to train"):
+        dpo().train(TrainData(pairs=tiny_pairs(2)), tmp_path / "f")
     with pytest.raises(DataError, match="^train: no SFT examples"):
         SFTTrainerComponent(SFTTrainerComponent.Config(), Context(key="train")).train(TrainData(), tmp_path / "e")
     for d in ("a", "b", "c", "d", "e"):

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from facttune_core import ConfigError, Context, Decoding, Generator, Prompt, Reward, ScoredResponse
 
-from .common import GeneratorRef, SubComponent, build_sub, is_empty, make_reward, mean, no_score
+from .common import GeneratorRef, build_sub, is_empty, make_reward, mean, no_score
 from .prompts import answer_prompt, parse_question, question_prompt
 
 Measure = Literal["max_conf", "exp_conf", "neg_ent"]
@@ -107,7 +107,6 @@ class AQReward:
         name: str = Field("aq", min_length=1)
         measure: Measure = "max_conf"
         question_generator: GeneratorRef = Field(
-            default_factory=lambda: SubComponent(component="hf/generate", args={"model": "gemma3-270m"}),
             description="judge that turns a claim into a question (greedy, plain few-shot prompt)")
         answer_generator: GeneratorRef = Field(description="the POLICY model being tuned (samples answers)")
         n_samples: int = Field(20, ge=2)

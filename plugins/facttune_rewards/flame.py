@@ -25,7 +25,6 @@ from facttune_core import (
 from .common import (
     GeneratorRef,
     RewardRef,
-    SubComponent,
     aligned_verdicts,
     build_sub,
     is_empty,
@@ -40,10 +39,6 @@ from .prompts import (
     parse_rating,
     parse_yes_no,
 )
-
-
-def default_judge() -> SubComponent:
-    return SubComponent(component="hf/generate", args={"model": "gemma3-270m"})
 
 
 class FactSeeking:
@@ -87,8 +82,7 @@ class FlameReward:
 
     class Config(BaseModel):
         model_config = ConfigDict(extra="forbid")
-        judge: GeneratorRef = Field(default_factory=default_judge,
-                                    description="generator that labels instructions fact-seeking")
+        judge: GeneratorRef = Field(description="generator that labels instructions fact-seeking")
         instruction_judge: GeneratorRef | None = Field(
             None, description="generator asked for a 1-10 rating (default: the judge)")
         instruction_reward: RewardRef | None = Field(
@@ -188,8 +182,7 @@ class FlameSFT:
 
     class Config(GeneratorConfig):
         base: GeneratorRef = Field(description="the pre-trained model that answers fact-seeking instructions")
-        judge: GeneratorRef = Field(default_factory=default_judge,
-                                    description="generator that labels instructions fact-seeking")
+        judge: GeneratorRef = Field(description="generator that labels instructions fact-seeking")
         use_prompt_meta: bool = True
         temperature: float = Field(0.0, ge=0.0, description="0 = greedy")
         top_p: float = Field(1.0, gt=0.0, le=1.0)

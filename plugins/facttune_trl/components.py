@@ -40,7 +40,6 @@ from .trl_fields import TRL_VERSION
 
 log = logging.getLogger("facttune_trl")
 
-DEFAULT_MODEL = "smollm2-135m-instruct"
 PROTOCOL = "@facttune-trl "  # prefix of the worker's event lines on stdout
 ADAPTER = "adapter"
 DONE_MARKER = "facttune_adapter.json"
@@ -93,7 +92,11 @@ class _TRLTrainer:
 
     # ------------------------------------------------------------------ job
     def model_name(self, data: TrainData) -> str:
-        return self.c.model.name or data.base_model or DEFAULT_MODEL
+        name = self.c.model.name or data.base_model
+        if name is None:
+            raise ConfigError("no base model to train: set model.name (without a [generate] table there is no "
+                              "policy to take it from)", key=f"{self.table}.model.name")
+        return name
 
     def job(self, data: TrainData, out_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """The worker's job (resolved config) and its data rows."""

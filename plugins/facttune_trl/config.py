@@ -93,7 +93,7 @@ class ModelConfig(BaseModel):
 
     name: str | None = Field(
         None, description="model alias (smollm2-135m-instruct), local dir or hub id; default: the generate "
-        "stage's model, else smollm2-135m-instruct")
+        "stage's model")
     load_in_4bit: bool = Field(False, description="QLoRA: load the base in 4 bit (bitsandbytes)")
     bnb_4bit_quant_type: Literal["nf4", "fp4"] = "nf4"
     bnb_4bit_use_double_quant: bool = True
