@@ -95,9 +95,10 @@ def fs_db(tmp_path) -> Path:
 def vital_db(tmp_path_factory) -> Path:
     """The packaged source built once for this module (in its own cache dir)."""
     from facttune_retrieval.kb import WIKI_VITAL, build_db, open_docs
+    from facttune_retrieval.sources import SourceSpec
 
     out = tmp_path_factory.mktemp("vital") / "wiki-vital.db"
-    docs, total = open_docs(WIKI_VITAL, __import__("facttune_retrieval.kb").kb.SourceSpec())
+    docs, total = open_docs(WIKI_VITAL, SourceSpec())
     build_db(docs, out, source=WIKI_VITAL, total=total)
     return out
 
@@ -205,7 +206,8 @@ def test_bad_config_is_a_config_error_naming_the_key(fs_db):
 
 
 def test_empty_source_and_wrong_columns(tmp_path):
-    from facttune_retrieval.kb import SourceSpec, resolve_db
+    from facttune_retrieval.kb import resolve_db
+    from facttune_retrieval.sources import SourceSpec
 
     empty = tmp_path / "empty.jsonl"
     empty.write_text("\n", encoding="utf-8")

@@ -7,9 +7,16 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from facttune_core import Claim, Context, Response, runtime_field
-from facttune_core.prompts import extract_prompt, parse_fact_lines
-from facttune_core.text import merge_short_sentences, split_sentences
+from facttune_core import (
+    Claim,
+    Context,
+    Response,
+    extract_prompt,
+    merge_short_sentences,
+    parse_fact_lines,
+    runtime_field,
+    split_sentences,
+)
 
 from .generate import Loader, ModelFields, decode_batch, encode_prompt, model_key
 

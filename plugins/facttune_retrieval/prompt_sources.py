@@ -8,18 +8,17 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from facttune_core import ConfigError, Context, DataBundle, DataError, FacttuneError, Prompt
+from facttune_core import ConfigError, Context, DataBundle, DataError, FacttuneError, Prompt, iter_jsonl
 
 from .kb import (
     WIKI_VITAL,
     WIKI_VITAL_ATTRIBUTION,
     KnowledgeBase,
-    SourceSpec,
     resolve_db,
     resolve_path,
     slug,
-    wiki_vital_entries,
 )
+from .sources import SourceSpec, wiki_vital_entries
 
 
 def _key(ctx: Context, name: str) -> str:
@@ -156,7 +155,6 @@ class HFPrompts:
                 raise DataError(f"not a readable parquet file ({exc})", where=str(path)) from None
             rows = table.to_pylist()
             return rows[: c.limit] if c.limit else rows, str(path)
-        from facttune_core.store import iter_jsonl
 
         rows = [r for _, r in iter_jsonl(path)]
         return rows[: c.limit] if c.limit else rows, str(path)

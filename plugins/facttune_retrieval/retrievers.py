@@ -34,7 +34,8 @@ from facttune_core import (
     stable_json,
 )
 
-from .kb import MAX_TOKENS, WIKI_VITAL, WIKI_VITAL_ATTRIBUTION, KnowledgeBase, SourceSpec, resolve_db
+from .kb import WIKI_VITAL, WIKI_VITAL_ATTRIBUTION, KnowledgeBase, resolve_db
+from .sources import MAX_TOKENS, SourceSpec
 
 Ranked = list[tuple[Passage, float]]  # best first
 

@@ -23,13 +23,15 @@ from facttune_core import (
     Context,
     DataBundle,
     DataError,
+    PairsConfig,
     Prompt,
     Response,
     Reward,
     ScoredResponse,
+    Selection,
     Verdict,
+    build_pairs,
 )
-from facttune_core.pairs import PairsConfig, Selection, build
 
 LABELS = ("S", "NS", "IR")
 ClaimSource = Literal["human", "model"]
@@ -210,7 +212,7 @@ def labeled_pairs(paths: Sequence[Path], min_margin: float = 0.0, gamma: float =
     human FActScore as reward, FactTune's all_pairs rule."""
     bundle = load_labeled(paths)
     rewards = human_rewards(bundle, gamma)
-    return build(PairsConfig(mode="all_pairs", reward="factscore", min_margin=min_margin), bundle.prompts,
+    return build_pairs(PairsConfig(mode="all_pairs", reward="factscore", min_margin=min_margin), bundle.prompts,
                  bundle.responses or [], rewards)
 
 

@@ -30,10 +30,11 @@ from facttune_core import (
     SFTExample,
     TrainData,
     TrainResult,
+    atomic_write_json,
+    atomic_write_text,
     resolve_model,
     stable_json,
 )
-from facttune_core.store import atomic_write_json, atomic_write_text
 
 from .config import DPO_DEFAULTS, SFT_DEFAULTS, TABLE, DPOConfigTable, SFTConfigTable, check_args
 from .trl_fields import TRL_VERSION

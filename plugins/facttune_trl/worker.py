@@ -20,8 +20,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from facttune_core import ConfigError, DataError, FacttuneError
-from facttune_core.store import atomic_write_json, atomic_write_text
+from facttune_core import ConfigError, DataError, FacttuneError, atomic_write_json, atomic_write_text
 
 from .components import ADAPTER, DONE_MARKER, PROTOCOL
 from .config import ModelConfig
