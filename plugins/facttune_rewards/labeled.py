@@ -8,7 +8,6 @@ unsupported, and a sentence marked not relevant contributes its model atomic fac
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -31,6 +30,7 @@ from facttune_core import (
     Selection,
     Verdict,
     build_pairs,
+    iter_jsonl,
 )
 
 LABELS = ("S", "NS", "IR")
@@ -59,34 +59,23 @@ def read_labeled(path: Path, claims: ClaimSource = "human") -> list[LabeledRespo
     their labels, plus the model atomic facts of not-relevant sentences labelled IR (unsupported);
     ``claims="model"``: the model atomic facts of every sentence, unlabelled."""
     where = str(path)
-    if not path.is_file():
-        raise DataError("file not found", where=where)
     out: list[LabeledResponse] = []
-    with path.open(encoding="utf-8") as f:
-        for i, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"not valid JSON ({exc.msg})", where=where, key=f"line {i}") from None
-            if not isinstance(row, dict):
-                raise DataError("expected a JSON object", where=where, key=f"line {i}")
-            topic, output = row.get("topic"), row.get("output")
-            if not isinstance(topic, str) or not topic.strip():
-                raise DataError("missing 'topic'", where=where, key=f"line {i}")
-            if not isinstance(output, str):
-                raise DataError("missing 'output'", where=where, key=f"line {i}")
-            ann = row.get("annotations")
-            facts: tuple[LabeledFact, ...] | None = None
-            if ann is not None:
-                if not isinstance(ann, list):
-                    raise DataError("'annotations' must be a list or null", where=where, key=f"line {i}")
-                facts = tuple(_facts(ann, claims, where, i))
-            inp = row.get("input")
-            out.append(LabeledResponse(topic=topic.strip(), input=inp if isinstance(inp, str) and inp.strip()
-                                       else f"Tell me a bio of {topic.strip()}.", output=output, facts=facts,
-                                       line=i))
+    for i, row in iter_jsonl(path):
+        topic, output = row.get("topic"), row.get("output")
+        if not isinstance(topic, str) or not topic.strip():
+            raise DataError("missing 'topic'", where=where, key=f"line {i}")
+        if not isinstance(output, str):
+            raise DataError("missing 'output'", where=where, key=f"line {i}")
+        ann = row.get("annotations")
+        facts: tuple[LabeledFact, ...] | None = None
+        if ann is not None:
+            if not isinstance(ann, list):
+                raise DataError("'annotations' must be a list or null", where=where, key=f"line {i}")
+            facts = tuple(_facts(ann, claims, where, i))
+        inp = row.get("input")
+        out.append(LabeledResponse(topic=topic.strip(), input=inp if isinstance(inp, str) and inp.strip()
+                                   else f"Tell me a bio of {topic.strip()}.", output=output, facts=facts,
+                                   line=i))
     if not out:
         raise DataError("no labelled responses", where=where)
     return out

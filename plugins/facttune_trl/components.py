@@ -32,6 +32,7 @@ from facttune_core import (
     TrainResult,
     atomic_write_json,
     atomic_write_text,
+    iter_jsonl,
     resolve_model,
     stable_json,
 )
@@ -54,17 +55,8 @@ def adapter_complete(adapter_dir: Path) -> bool:
 
 
 def read_log(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if line:
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue  # a torn tail of a killed run
-    return out
+    """The training log (a killed run may have left a torn last line)."""
+    return [row for _, row in iter_jsonl(path, tolerate_torn_tail=True)] if path.exists() else []
 
 
 class _TRLTrainer:

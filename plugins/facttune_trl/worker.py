@@ -20,7 +20,14 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from facttune_core import ConfigError, DataError, FacttuneError, atomic_write_json, atomic_write_text
+from facttune_core import (
+    ConfigError,
+    DataError,
+    FacttuneError,
+    atomic_write_json,
+    atomic_write_text,
+    iter_jsonl,
+)
 
 from .components import ADAPTER, DONE_MARKER, PROTOCOL
 from .config import ModelConfig
@@ -75,14 +82,7 @@ def prepare_checkpoints(ckpt_dir: Path, fingerprint: str) -> Path | None:
 
 # ---------------------------------------------------------------------------- data
 def read_rows(path: Path) -> list[dict[str, Any]]:
-    rows = []
-    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            raise DataError(f"not valid JSON ({exc.msg})", where=str(path), key=f"line {i}") from None
+    rows = [row for _, row in iter_jsonl(path)]
     if not rows:
         raise DataError("no examples", where=str(path))
     return rows
