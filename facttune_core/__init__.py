@@ -94,7 +94,7 @@ from .run.executor import Reporter
 from .run.folders import StageResult
 from .run.pipeline import Pipeline
 from .store import atomic_write_json, atomic_write_text, iter_jsonl
-from .text import merge_short_sentences, sentence_claims, split_sentences
+from .text import merge_short_sentences, sentence_claims, slug, split_sentences
 
 __version__ = "0.1.0"
 
@@ -111,7 +111,7 @@ __all__ = [
     # shared logic
     "extract_prompt", "parse_fact_lines", "verify_prefix", "verify_suffix", "verify_prompt", "belief_prefix",
     "belief_prompt", "parse_true_false", "p_true_from_logprobs", "TRUE_WORDS", "FALSE_WORDS", "CHAT_EXTRACT_SYSTEM",
-    "CHAT_TRUE_FALSE_SYSTEM", "split_sentences", "merge_short_sentences", "sentence_claims",
+    "CHAT_TRUE_FALSE_SYSTEM", "split_sentences", "merge_short_sentences", "sentence_claims", "slug",
     "factscore", "f1_at_k", "summarize", "paired_bootstrap", "PairsConfig", "Selection", "build_pairs",
     "atomic_write_json", "atomic_write_text", "iter_jsonl", "CallCache", "call_key", "stable_json", "cache_dir",
     # the API layer

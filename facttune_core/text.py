@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
@@ -53,6 +54,14 @@ def merge_short_sentences(sentences: list[str], min_words: int = 11) -> list[str
 
 def word_count(text: str) -> int:
     return len(text.split())
+
+
+def slug(text: str) -> str:
+    """An id-safe name: accents and case folded, every run of other characters one dash
+    ('Émile  Durkheim!' → 'emile-durkheim'); 'x' when nothing is left."""
+    t = unicodedata.normalize("NFKD", text)
+    t = "".join(ch for ch in t if not unicodedata.combining(ch)).casefold()
+    return "-".join(re.sub(r"[\W_]+", " ", t).split()) or "x"
 
 
 def sentence_claims(responses: Sequence[Response], facts: Callable[[list[tuple[Response, str]]], list[list[str]]],

@@ -176,10 +176,7 @@ class ApiRunner:
 
     # -- naming
     def key(self, name: str | None) -> str:
-        base = self.ctx.key
-        if not name:
-            return base
-        return f"{base}.{name}" if base else name
+        return self.ctx.key_for(name) if name else self.ctx.key
 
     def _scrub(self, text: str) -> str:
         secret = os.environ.get(self.c.api_key_env, "")

@@ -213,7 +213,7 @@ class _LogitJudge(Loader):
             from facttune_core import ConfigError
 
             raise ConfigError(f"model '{config.model}': the tokenizer has no distinct True/False tokens",
-                              key=f"{ctx.key}.model")
+                              key=ctx.key_for("model"))
         self.judge_name = model_key(config.model, self.adapter_id)
 
     def texts(self, claim: Claim, evidence: Evidence | None) -> tuple[str, str]:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from facttune_core import DataError, Passage, cache_dir, stable_json
+from facttune_core import DataError, Passage, cache_dir, slug, stable_json
 
 from .sources import (
     BUILD_VERSION,
@@ -114,9 +114,6 @@ def normalize_title(title: str) -> str:
     t = "".join(ch for ch in t if not unicodedata.combining(ch)).casefold()
     return " ".join(re.sub(r"[\W_]+", " ", t).split())
 
-
-def slug(title: str) -> str:
-    return normalize_title(title).replace(" ", "-") or "x"
 
 
 def db_docs(path: Path) -> Iterator[tuple[str, Any]]:

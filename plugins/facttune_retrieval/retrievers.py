@@ -72,7 +72,7 @@ class RetrieverConfig(BaseModel):
 
 def _key(ctx: Context, name: str) -> str | None:
     """The recipe key of one config field (None outside a recipe, e.g. the kb CLI)."""
-    return f"{ctx.key}.{name}" if ctx.key else None
+    return ctx.key_for(name) if ctx.key else None
 
 
 class _Retriever:

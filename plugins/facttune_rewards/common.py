@@ -55,8 +55,7 @@ RewardRef = Annotated[SubComponent, AfterValidator(_checked(RewardCombiner))]
 
 def build_sub(ctx: Context, kind: str, sub: SubComponent, field: str) -> Any:
     """Build a sub-component; its errors name ``<ctx.key>.<field>.args``."""
-    key = f"{ctx.key}.{field}" if ctx.key else field
-    return ctx.build(kind, sub.component, dict(sub.args), key=f"{key}.args")
+    return ctx.build(kind, sub.component, dict(sub.args), key=f"{ctx.key_for(field)}.args")
 
 
 def aligned_verdicts(item: ScoredResponse) -> list[Verdict]:

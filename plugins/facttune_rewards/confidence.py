@@ -277,7 +277,7 @@ class NEReward:
         self.ctx = ctx
         if "{prompt}" not in config.prefix_template or "{response}" not in config.prefix_template:
             raise ConfigError("prefix_template must contain {prompt} and {response}",
-                              key=f"{ctx.key}.prefix_template" if ctx.key else "prefix_template")
+                              key=ctx.key_for("prefix_template"))
         self.gen = build_sub(ctx, Generator, config.generator, "generator")
         self._nlp: Any = None
         self.spacy_name: str | None = None

@@ -128,7 +128,7 @@ class FlameReward:
                     names = ", ".join(r.name for r in rs) or "none"
                     raise ComponentError(f"instruction_reward gave no reward '{c.instruction_reward_name}' for "
                                          f"response '{it.response.id}' (gave: {names})",
-                                         key=f"{self.ctx.key}.instruction_reward_name")
+                                         key=self.ctx.key_for("instruction_reward_name"))
                 out.append((pick[0].value, {"source": pick[0].name}))
             return out
         asks = [Prompt(id=f"{it.response.id}/if", text=instruction_rating_prompt(it.prompt.text, it.response.text))
@@ -231,7 +231,7 @@ class FlameSFT:
                     continue
                 raise DataError(f"prompt '{p.id}' is not fact-seeking and has no reference (human) response: "
                                 "give the prompt source a reference field, or set missing_reference = \"skip\"",
-                                key=f"{self.ctx.key}.missing_reference" if self.ctx.key else None)
+                                key=self.ctx.key_for("missing_reference") if self.ctx.key else None)
             self.ctx.count("flame_sft_human")
             out.append([Response(id=f"{p.id}/r{k}", prompt_id=p.id, text=p.reference, topic=p.topic, sample=k,
                                  model="human", meta={"source": "human", "fact_seeking": False})

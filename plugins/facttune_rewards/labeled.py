@@ -8,8 +8,6 @@ unsupported, and a sentence marked not relevant contributes its model atomic fac
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +29,7 @@ from facttune_core import (
     Verdict,
     build_pairs,
     iter_jsonl,
+    slug,
 )
 
 LABELS = ("S", "NS", "IR")
@@ -107,12 +106,6 @@ def _text(f: Any, where: str, line: int) -> str:
     if not isinstance(f, dict) or not isinstance(f.get("text"), str):
         raise DataError("an atomic fact has no 'text'", where=where, key=f"line {line}")
     return f["text"]
-
-
-def slug(text: str) -> str:
-    t = unicodedata.normalize("NFKD", text.casefold())
-    t = "".join(ch for ch in t if not unicodedata.combining(ch))
-    return re.sub(r"[^\w]+", "-", t).strip("-") or "x"
 
 
 def load_labeled(paths: Sequence[Path], claims: ClaimSource = "human", split: str = "train",
