@@ -27,6 +27,7 @@ from facttune_core import (
     atomic_write_json,
     atomic_write_text,
     iter_jsonl,
+    native_bf16,
 )
 
 from .components import ADAPTER, DONE_MARKER, PROTOCOL
@@ -148,18 +149,6 @@ def check_lengths(rows: list[dict[str, Any]], examples: list[dict[str, Any]], to
 
 
 # ---------------------------------------------------------------------------- model
-def native_bf16(use_cuda: bool) -> bool:
-    """Whether bf16 runs natively here: Ampere+ GPUs; CPUs with AVX512-BF16 or AMX."""
-    import torch
-
-    if use_cuda:
-        return bool(torch.cuda.is_bf16_supported())
-    try:
-        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
-    except AttributeError:  # an older/newer torch without these probes
-        return "AVX512" in str(torch.backends.cpu.get_cpu_capability())
-
-
 def resolve_dtype(mc: ModelConfig, use_cuda: bool) -> str:
     """The weights / compute dtype: the recipe's, or for 'auto' bfloat16 where native, else float32."""
     want = mc.bnb_4bit_compute_dtype if mc.load_in_4bit and mc.bnb_4bit_compute_dtype != "auto" else mc.dtype
