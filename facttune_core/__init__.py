@@ -75,6 +75,7 @@ from .metrics import f1_at_k, factscore, paired_bootstrap, summarize
 from .pairs import PairsConfig, Selection
 from .pairs import build as build_pairs
 from .paths import cache_dir
+from .plots import plot_curves
 from .prompts import (
     CHAT_EXTRACT_SYSTEM,
     CHAT_TRUE_FALSE_SYSTEM,
@@ -115,7 +116,7 @@ __all__ = [
     "CHAT_TRUE_FALSE_SYSTEM", "split_sentences", "merge_short_sentences", "sentence_claims", "slug",
     "factscore", "f1_at_k", "summarize", "paired_bootstrap", "PairsConfig", "Selection", "build_pairs",
     "atomic_write_json", "atomic_write_text", "iter_jsonl", "CallCache", "call_key", "stable_json", "cache_dir",
-    "native_bf16",
+    "native_bf16", "plot_curves",
     # the API layer
     "ApiConfig", "ApiRunner", "ChatBackend", "ChatRequest", "ChatResult", "Failure", "MalformedResponse",
     "PriceTable", "RateLimiter", "backoff_delay", "retry_after_seconds", "http_failure", "connection_failure",

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from .contract.errors import DataError
 from .contract.records import Claim, Evidence, Response, Verdict
+from .plots import make_plots
 from .store import RECORDS, atomic_write_text, read_manifest, read_records
 
 METRICS = (
@@ -76,65 +77,6 @@ def _load(d: Path | None) -> list[Any]:
     if d is None or not (d / RECORDS).exists():
         return []
     return read_records(d / RECORDS)
-
-
-def _png(fig: Any, path: Path) -> Path:
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    return path
-
-
-def make_plots(run_dir: Path, rows: list[dict[str, Any]], train_log: list[dict[str, Any]]) -> list[Path]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    out: list[Path] = []
-    pdir = run_dir / "plots"
-    pdir.mkdir(exist_ok=True)
-    by_var: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in rows:
-        by_var[r["variant"]].append(r)
-    if rows:
-        fig, ax = plt.subplots(figsize=(6, 3.6))
-        bins = [i / 10 for i in range(11)]
-        for v, rs in by_var.items():
-            vals = [r["factscore"] for r in rs if r["factscore"] is not None]
-            ax.hist(vals, bins=bins, alpha=0.55, label=f"{v} (n={len(vals)})")
-        ax.set_xlabel("FActScore of a response")
-        ax.set_ylabel("responses")
-        ax.set_title("Score distribution on held-out prompts")
-        ax.legend()
-        out.append(_png(fig, pdir / "scores.png"))
-        fig, ax = plt.subplots(figsize=(6, 3.6))
-        for v, rs in by_var.items():
-            pts = [(r["words"], r["factscore"]) for r in rs if r["factscore"] is not None]
-            ax.scatter([p[0] for p in pts], [p[1] for p in pts], alpha=0.7, label=v, s=18)
-        ax.set_xlabel("response length (words)")
-        ax.set_ylabel("FActScore")
-        ax.set_title("Score vs length")
-        ax.legend()
-        out.append(_png(fig, pdir / "score_vs_length.png"))
-    series = defaultdict(list)
-    for i, row in enumerate(train_log):
-        step = row.get("step", i + 1)
-        for k, v in row.items():
-            if k != "step" and isinstance(v, int | float) and not isinstance(v, bool):
-                series[k].append((step, v))
-    keys = [k for k in ("loss", "rewards/accuracies", "rewards/margins") if k in series] or list(series)[:3]
-    if keys:
-        fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3.2), squeeze=False)
-        for ax, k in zip(axes[0], keys, strict=False):
-            pts = series[k]
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", ms=3)
-            ax.set_title(k)
-            ax.set_xlabel("step")
-        out.append(_png(fig, pdir / "training.png"))
-    return out
 
 
 def evaluation_summary_of(run_dir: Path) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from facttune_core import (
     atomic_write_text,
     iter_jsonl,
     native_bf16,
+    plot_curves,
 )
 
 from .components import ADAPTER, DONE_MARKER, PROTOCOL
@@ -366,8 +367,6 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
         "trl_args": json.loads(config.to_json_string()), "lora": _jsonable(lora_config(mc)),
         "fingerprint": job["fingerprint"]})
     try:
-        from .plot import plot_curves
-
         plot_curves(step_logs, out / "curves.png", title=f"trl/{kind} · {job['model_name']}")
     except Exception as exc:  # a plot must not cost a finished training
         print(f"curves.png not written: {exc!r}", flush=True)
