@@ -9,21 +9,23 @@ from typing import Any
 
 
 def plot_curves(log: Sequence[dict[str, Any]], path: Path, title: str = "") -> Path:
+    """A training log's curves by step: loss, and reward accuracy / margins (DPO) or token accuracy
+    (SFT), as one PNG written atomically. Trainers call it beside their adapter; the report, for a run."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    steps = [e.get("step") for e in log]
+    log = [{"step": i + 1, **e} for i, e in enumerate(log) if "loss" in e]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
-    ax1.plot(steps, [e.get("loss") for e in log], marker="o", ms=3, label="loss")
+    ax1.plot([e["step"] for e in log], [e["loss"] for e in log], marker="o", ms=3, label="loss")
     ax1.set_xlabel("step")
     ax1.set_ylabel("loss")
     ax1.grid(alpha=0.3)
     ax1.set_title("loss")
     right = [k for k in ("rewards/accuracies", "rewards/margins", "mean_token_accuracy") if any(k in e for e in log)]
     for k in right:
-        ax2.plot([e.get("step") for e in log if k in e], [e[k] for e in log if k in e], marker="o", ms=3, label=k)
+        ax2.plot([e["step"] for e in log if k in e], [e[k] for e in log if k in e], marker="o", ms=3, label=k)
     ax2.set_xlabel("step")
     ax2.grid(alpha=0.3)
     ax2.set_title("rewards" if "rewards/accuracies" in right else "accuracy")
@@ -81,19 +83,6 @@ def make_plots(run_dir: Path, rows: list[dict[str, Any]], train_log: list[dict[s
         ax.set_title("Score vs length")
         ax.legend()
         out.append(_png(fig, pdir / "score_vs_length.png"))
-    series = defaultdict(list)
-    for i, row in enumerate(train_log):
-        step = row.get("step", i + 1)
-        for k, v in row.items():
-            if k != "step" and isinstance(v, int | float) and not isinstance(v, bool):
-                series[k].append((step, v))
-    keys = [k for k in ("loss", "rewards/accuracies", "rewards/margins") if k in series] or list(series)[:3]
-    if keys:
-        fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3.2), squeeze=False)
-        for ax, k in zip(axes[0], keys, strict=False):
-            pts = series[k]
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", ms=3)
-            ax.set_title(k)
-            ax.set_xlabel("step")
-        out.append(_png(fig, pdir / "training.png"))
+    if any("loss" in row for row in train_log):
+        out.append(plot_curves(train_log, pdir / "training.png"))
     return out
