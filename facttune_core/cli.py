@@ -103,7 +103,7 @@ def run(
         from .report import write_report
 
         try:
-            out = write_report(pipe.run_dir, console=console)
+            out = write_report(pipe.run_dir)
             console.print(f"report: {out}")
         except FacttuneError as err:
             fail(err, 1)
@@ -132,7 +132,7 @@ def report(run_dir: Path) -> None:
     from .report import write_report
 
     try:
-        out = write_report(run_dir, console=console)
+        out = write_report(run_dir)
     except FacttuneError as err:
         fail(err, 1)
     from .report import evaluation_summary_of, evaluation_table
@@ -219,9 +219,6 @@ class RichReporter:
         t = self.progress.tasks[task] if isinstance(task, int) and task < len(self.progress.tasks) else None
         if t is not None and t.total is None:
             self.progress.update(task, total=1, completed=1)
-
-    def log(self, message: str) -> None:
-        self.progress.console.log(message)
 
 
 def _add_plugin_commands() -> None:

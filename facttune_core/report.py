@@ -9,7 +9,6 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.table import Table
 
 from .contract.errors import DataError
@@ -85,7 +84,7 @@ def evaluation_summary_of(run_dir: Path) -> dict[str, Any]:
     return (m or {}).get("summary", {})
 
 
-def write_report(run_dir: Path, console: Console | None = None, max_drilldown: int = 200) -> Path:
+def write_report(run_dir: Path, max_drilldown: int = 200) -> Path:
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise DataError("no such run folder", where=str(run_dir))

@@ -146,17 +146,11 @@ class Outcome:
 
 class Stage:
     """A stage: ``name`` (its recipe table and folder), ``kind`` (its component's Protocol; None when
-    the core does the work), ``reads`` / ``writes`` (records, for people), ``chunk`` (items per
-    resumable chunk; None: the stage runs in one piece)."""
+    the core does the work), ``chunk`` (items per resumable chunk; None: the stage runs in one piece)."""
 
     name: ClassVar[str]
     kind: ClassVar[type | None] = None
-    reads: ClassVar[str] = ""
-    writes: ClassVar[str] = ""
     chunk: ClassVar[int | None] = None
-
-    def __repr__(self) -> str:
-        return f"<stage {self.name}>"
 
 
 class Chunked(Stage):
@@ -181,7 +175,9 @@ GIVEN = (("responses", "generate"), ("claims", "extract"), ("evidence", "retriev
 
 
 class Data(Whole):
-    name, kind, reads, writes = "data", PromptSource, "", "prompts (+ given responses, claims, evidence, verdicts)"
+    """Prompts from the prompt source (and the records of later stages it already has)."""
+
+    name, kind = "data", PromptSource
 
     def run(self, job: Job) -> Outcome:
         bundle: DataBundle = job.component.load()
@@ -198,7 +194,9 @@ class Data(Whole):
 
 
 class Generate(Chunked):
-    name, kind, reads, writes, chunk = "generate", Generator, "prompts of its split", "responses", 4
+    """Prompts of its split → n responses each."""
+
+    name, kind, chunk = "generate", Generator, 4
 
     def items(self, chain: Chain, plan: Plan) -> list[Any]:
         if plan.split is None:
@@ -219,7 +217,9 @@ class Generate(Chunked):
 
 
 class Extract(Chunked):
-    name, kind, reads, writes, chunk = "extract", ClaimExtractor, "responses", "claims", 8
+    """Responses → their atomic claims."""
+
+    name, kind, chunk = "extract", ClaimExtractor, 8
 
     def items(self, chain: Chain, plan: Plan) -> list[Any]:
         return chain.responses
@@ -232,7 +232,9 @@ class Extract(Chunked):
 
 
 class Retrieve(Chunked):
-    name, kind, reads, writes, chunk = "retrieve", EvidenceRetriever, "claims", "evidence", 64
+    """Claims → evidence (passages) for each."""
+
+    name, kind, chunk = "retrieve", EvidenceRetriever, 64
 
     def items(self, chain: Chain, plan: Plan) -> list[Any]:
         return chain.claims
@@ -245,7 +247,9 @@ class Retrieve(Chunked):
 
 
 class Verify(Chunked):
-    name, kind, reads, writes, chunk = "verify", ClaimVerifier, "claims (+ evidence)", "verdicts", 32
+    """Claims (and their evidence, if any) → a verdict each."""
+
+    name, kind, chunk = "verify", ClaimVerifier, 32
 
     def items(self, chain: Chain, plan: Plan) -> list[Any]:
         return chain.claims
@@ -259,7 +263,9 @@ class Verify(Chunked):
 
 
 class RewardStage(Chunked):
-    name, kind, reads, writes, chunk = "reward", RewardCombiner, "scored responses", "rewards", 16
+    """Responses with their claims, evidence and verdicts → named rewards."""
+
+    name, kind, chunk = "reward", RewardCombiner, 16
 
     def items(self, chain: Chain, plan: Plan) -> list[Any]:
         return chain.scored()
@@ -273,7 +279,9 @@ class RewardStage(Chunked):
 
 
 class Pairs(Whole):
-    name, reads, writes = "pairs", "rewards", "preference pairs and SFT examples"
+    """Rewards → preference pairs and SFT examples (the core's pair rules)."""
+
+    name = "pairs"
 
     def run(self, job: Job) -> Outcome:
         config: PairsConfig = job.plan.config
@@ -283,7 +291,9 @@ class Pairs(Whole):
 
 
 class Train(Whole):
-    name, kind, reads, writes = "train", Trainer, "pairs and SFT examples", "the training log (+ an adapter)"
+    """Pairs and SFT examples → an adapter (the records are the training log)."""
+
+    name, kind = "train", Trainer
 
     def run(self, job: Job) -> Outcome:
         chain = job.chain
@@ -317,7 +327,10 @@ class EvaluateSetup:
 
 
 class Evaluate(Whole):
-    name, reads, writes = "evaluate", "held-out prompts (+ the adapter)", "a score per response; summary.json"
+    """Held-out prompts → generate, extract, retrieve, verify before and after tuning → a score row per
+    response and summary.json."""
+
+    name = "evaluate"
 
     def run(self, job: Job) -> Outcome:
         setup: EvaluateSetup = job.plan.config

@@ -294,8 +294,3 @@ def load(name: str, *, key: str, dtype: str = "auto", device: str = "auto", adap
         _LOADED[cache_key] = loaded
         return loaded
 
-
-def clear_loaded() -> None:
-    """Forget every loaded model (tests)."""
-    with _LOAD_LOCK:
-        _LOADED.clear()

@@ -101,11 +101,6 @@ def few_shot_answer_prompt(instruction: str) -> str:
     return "\n\n".join(parts) + f"\n\nQuestion: {instruction.strip()}\nAnswer:"
 
 
-def bio_prompt(name: str, chat: bool) -> str:
-    """algorithms.md §4: base models continue a statement; chat models get a request."""
-    return f"Write me a paragraph biography of {name}." if chat else f"Here is a biography of {name}."
-
-
 # ---------------------------------------------------------------------------- instruction following
 
 RATING_INSTRUCTION = (
