@@ -14,6 +14,12 @@ from rich.console import Console
 from rich.table import Table
 
 from .contract.errors import FacttuneError, ProblemList
+from .contract.hookspecs import KINDS
+from .contract.plugins import get_plugin_manager, plugin_info
+from .contract.registry import get_registry
+from .recipe import load_recipe
+from .report import evaluation_summary_of, evaluation_table, write_report
+from .run.pipeline import Pipeline
 
 app = typer.Typer(
     name="facttune",
@@ -38,8 +44,6 @@ def fail(err: FacttuneError, code: int = 1) -> None:
 @app.command()
 def validate(recipe: Path, set_: SetOpt = None) -> None:
     """Resolve every component name and validate every table; print the plan. Loads no model."""
-    from .recipe import load_recipe
-
     try:
         resolved = load_recipe(recipe, set_ or [])
     except FacttuneError as err:
@@ -75,8 +79,6 @@ def run(
     report: Annotated[bool, typer.Option(help="Write the report at the end")] = True,
 ) -> None:
     """Run a recipe's stages in order; finished stages are reused, an interrupted one resumes."""
-    from .recipe import load_recipe
-    from .run.pipeline import Pipeline
 
     try:
         resolved = load_recipe(recipe, set_ or [])
@@ -100,8 +102,6 @@ def run(
         fail(err.located(str(recipe)), 1)
     _summary(results, time.perf_counter() - t0)
     if report and (until is None or until == resolved.stages()[-1]):
-        from .report import write_report
-
         try:
             out = write_report(pipe.run_dir)
             console.print(f"report: {out}")
@@ -121,22 +121,16 @@ def _summary(results: dict[str, Any], seconds: float) -> None:
     console.print(t)
     ev = results.get("evaluate")
     if ev is not None:
-        from .report import evaluation_table
-
         console.print(evaluation_table(ev.manifest.get("summary", {})))
 
 
 @app.command()
 def report(run_dir: Path) -> None:
     """Write report.html and plots for a run folder and print the before/after table."""
-    from .report import write_report
-
     try:
         out = write_report(run_dir)
     except FacttuneError as err:
         fail(err, 1)
-    from .report import evaluation_summary_of, evaluation_table
-
     summary = evaluation_summary_of(run_dir)
     if summary:
         console.print(evaluation_table(summary))
@@ -146,10 +140,6 @@ def report(run_dir: Path) -> None:
 @app.command()
 def plugins(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False) -> None:
     """List installed plugins, their versions and the components each provides, by kind."""
-    from .contract.hookspecs import KINDS
-    from .contract.plugins import get_plugin_manager, plugin_info
-    from .contract.registry import get_registry
-
     try:
         reg = get_registry()
     except FacttuneError as err:
@@ -223,8 +213,6 @@ class RichReporter:
 
 def _add_plugin_commands() -> None:
     try:
-        from .contract.plugins import get_plugin_manager
-
         get_plugin_manager().hook.register_commands(cli=app)
     except FacttuneError as err:  # still let `facttune --help` work and say what broke
         err_console.print(f"warning: {err}")

@@ -15,6 +15,7 @@ from typing import Any
 
 import pluggy
 
+from .. import builtin
 from . import hookspecs
 from .errors import FacttuneError
 
@@ -43,8 +44,6 @@ def make_plugin_manager(extra: list[Any] | None = None, entry_points: bool = Tru
     blocked = {n.strip() for n in os.environ.get("FACTTUNE_DISABLE_PLUGINS", "").split(",") if n.strip()}
     for name in blocked:
         pm.set_blocked(name)
-    from .. import builtin
-
     pm.register(builtin, name="core")
     if entry_points:
         try:
