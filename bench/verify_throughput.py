@@ -32,8 +32,9 @@ from facttune_core import (
     PromptSource,
     build_component,
     cache_dir,
+    parse_true_false,
+    verify_prompt,
 )
-from facttune_core.prompts import parse_true_false, verify_prompt
 
 
 def main() -> None:

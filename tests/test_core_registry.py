@@ -11,9 +11,17 @@ import types
 import pytest
 from pydantic import BaseModel, ConfigDict
 
-from facttune_core import ClaimVerifier, ComponentError, Context, build_component, hookimpl
+from facttune_core import (
+    ClaimVerifier,
+    ComponentError,
+    Context,
+    DuplicateComponentError,
+    FacttuneError,
+    UnknownComponentError,
+    build_component,
+    hookimpl,
+)
 from facttune_core.contract import plugins
-from facttune_core.contract.errors import DuplicateComponentError, FacttuneError, UnknownComponentError
 from facttune_core.contract.registry import Registry
 
 

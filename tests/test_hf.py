@@ -248,7 +248,7 @@ def test_logit_read_probabilities_against_manual_softmax(tiny: Path) -> None:
     from facttune_hf import models
     from facttune_hf.judge import TrueFalse, true_false_ids
 
-    from facttune_core.prompts import verify_prompt
+    from facttune_core import verify_prompt
 
     claims, ev = make_claims("Ada Quill", 2)
     v = TrueFalse(TrueFalse.Config(model=str(tiny), dtype="fp32", canonical_order=False), ctx("verify.args"))

@@ -12,12 +12,13 @@ from facttune_core import (
     ComponentError,
     Context,
     DataError,
+    PairsConfig,
     RewardCombiner,
     Verdict,
     build_component,
+    build_pairs,
     get_registry,
 )
-from facttune_core.pairs import PairsConfig, build
 
 
 def fs(ctx=None, **kw):
@@ -148,9 +149,9 @@ def test_belief_then_sft_filter_keeps_above_threshold_and_top_fraction():
     rewards = [r for row in BeliefReward(BeliefReward.Config(), Context()).score(items) for r in row]
     prompts = [items[0].prompt]
     responses = [it.response for it in items]
-    sel = build(PairsConfig(mode="sft_filter", reward="belief", threshold=0.5), prompts, responses, rewards)
+    sel = build_pairs(PairsConfig(mode="sft_filter", reward="belief", threshold=0.5), prompts, responses, rewards)
     assert [(e.id, e.score) for e in sel.sft] == [("p/r0", 0.9), ("p/r2", 0.6)]
-    sel = build(PairsConfig(mode="sft_filter", reward="belief", top_fraction=0.34), prompts, responses, rewards)
+    sel = build_pairs(PairsConfig(mode="sft_filter", reward="belief", top_fraction=0.34), prompts, responses, rewards)
     assert [e.id for e in sel.sft] == ["p/r0", "p/r2"]  # ceil(0.34 · 3) = 2
 
 
