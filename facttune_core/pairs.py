@@ -1,4 +1,4 @@
-"""Rewards → preference pairs or SFT examples (docs/algorithms.md §3, §5, §6).
+"""Rewards → preference pairs or SFT examples (FactTune, FLAME, Curious Case: see the modes below).
 
 Modes:
 - ``all_pairs`` (FactTune): every i < j among a prompt's responses whose rewards differ by more

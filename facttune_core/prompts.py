@@ -1,6 +1,6 @@
 """Judge prompts and their parsers, shared by every judge plugin (local or API).
 
-Written for facttune in our own words; only the papers' rules carry over (docs/algorithms.md).
+Written for facttune in our own words; only the papers' rules carry over (FActScore, Min et al. 2023).
 A plugin builds its model input from these functions so a HF judge and an API judge ask the
 same question and read the answer the same way.
 """

@@ -1,4 +1,4 @@
-"""FactTune's reference-free confidence rewards (docs/algorithms.md §2): AQ and NE.
+"""FactTune's reference-free confidence rewards (Tian et al. 2024): AQ and NE.
 
 Both sample from the policy model through a generator sub-component, so no model code lives here.
 """

@@ -1,4 +1,4 @@
-"""FLAME (docs/algorithms.md §5): the fact-seeking classifier, the split rewards, SFT-fact data."""
+"""FLAME (Lin et al. 2024): the fact-seeking classifier, the split rewards, SFT-fact data."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""FActScore's human-labelled biographies read as scored responses (docs/algorithms.md §1).
+"""FActScore's human-labelled biographies read as scored responses (Min et al. 2023).
 
 Format (one JSON object per line): ``input``, ``output``, ``topic``, ``annotations`` (null when the
 model abstained; else per sentence ``text``, ``is-relevant``, ``model-atomic-facts`` [{text}],

@@ -2,7 +2,7 @@
 
 ``train()`` checks the data, writes a job file and runs the training in a fresh process
 (``python -m facttune_trl.worker job.json``), streaming its progress back. Training in a fresh process
-keeps bitsandbytes away from a model that just ran ``generate()`` (environment.md) and hands all of
+keeps bitsandbytes away from a model that just ran ``generate()`` (docs/training.md) and hands all of
 its memory back when it ends. Nothing heavy is imported here.
 """
 

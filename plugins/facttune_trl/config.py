@@ -33,7 +33,7 @@ REMOVED_ARGS: dict[str, str] = {
 }
 
 # facttune's defaults for [train.args]: CPU-friendly, a few hundred pairs in minutes. Anything the
-# recipe sets wins. See docs/training.md for the reasoning (algorithms.md §4: LoRA lr 1e-5..5e-5).
+# recipe sets wins. See docs/training.md for the reasoning (LoRA DPO: lr 1e-5..5e-5).
 DPO_DEFAULTS: dict[str, Any] = {
     "learning_rate": 5e-5,
     "beta": 0.1,
