@@ -26,8 +26,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-from facttune_core import CallCache, Claim, Context, Evidence, Passage  # noqa: E402
-from facttune_core.prompts import CHAT_TRUE_FALSE_SYSTEM, p_true_from_logprobs, verify_prompt  # noqa: E402
+from facttune_core import (  # noqa: E402  # noqa: E402
+    CHAT_TRUE_FALSE_SYSTEM,
+    CallCache,
+    Claim,
+    Context,
+    Evidence,
+    Passage,
+    p_true_from_logprobs,
+    verify_prompt,
+)
 
 
 def workload(n_resp: int, n_claims: int) -> tuple[list[Claim], list[Evidence]]:

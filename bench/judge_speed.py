@@ -17,7 +17,7 @@ import json
 import time
 from pathlib import Path
 
-from facttune_core import CallCache, Claim, Context, Evidence, Passage, build_component
+from facttune_core import CallCache, Claim, ClaimVerifier, Context, Evidence, Passage, build_component
 
 DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "judge-dev" / "claims.jsonl"
 
@@ -42,7 +42,7 @@ def main() -> None:
               "true-false": ("hf/true-false", {"model": "gemma3-270m", "calibrate": True})}
     rate = {}
     for name, (comp, cargs) in judges.items():
-        v = build_component("claim_verifier", comp, cargs, Context(cache=CallCache(None)))
+        v = build_component(ClaimVerifier, comp, cargs, Context(cache=CallCache(None)))
         v.verify(w_claims, w_ev)  # load the model outside the timing (claims of another topic)
         t0 = time.perf_counter()
         out = v.verify(claims, evidence)

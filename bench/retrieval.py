@@ -32,8 +32,7 @@ def main() -> None:
     from facttune_retrieval.kb import KnowledgeBase, resolve_db, wiki_vital_entries
     from facttune_retrieval.retrievers import BM25Retriever, DenseRetriever
 
-    from facttune_core import Claim, Context
-    from facttune_core.text import split_sentences
+    from facttune_core import Claim, Context, split_sentences
 
     t = time.perf_counter()
     db = resolve_db("wiki-vital")

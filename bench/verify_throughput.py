@@ -22,8 +22,19 @@ import argparse
 import os
 import time
 
-from facttune_core import CallCache, Context, build_component, cache_dir
-from facttune_core.prompts import parse_true_false, verify_prompt
+from facttune_core import (
+    CallCache,
+    ClaimExtractor,
+    ClaimVerifier,
+    Context,
+    EvidenceRetriever,
+    Generator,
+    PromptSource,
+    build_component,
+    cache_dir,
+    parse_true_false,
+    verify_prompt,
+)
 
 
 def main() -> None:
@@ -45,17 +56,17 @@ def main() -> None:
     print(f"torch threads={torch.get_num_threads()} cache_dir={cache_dir()}")
     persistent = Context(cache=CallCache(cache_dir() / "bench-calls.sqlite"))
 
-    data = build_component("prompt_source", "retrieval/bio-people", {"n_train": a.people, "n_test": 0},
+    data = build_component(PromptSource, "retrieval/bio-people", {"n_train": a.people, "n_test": 0},
                            persistent, key="data.args").load()
-    gen = build_component("generator", "hf/generate", {"model": a.policy, "max_new_tokens": a.max_new_tokens,
+    gen = build_component(Generator, "hf/generate", {"model": a.policy, "max_new_tokens": a.max_new_tokens,
                                                        "dtype": a.dtype}, persistent, key="generate.args")
     t = time.time()
     responses = [r for row in gen.generate(data.prompts, n=a.samples) for r in row]
     print(f"generate: {len(responses)} biographies in {time.time() - t:.1f}s (cached across runs)")
     ex_args = {} if a.extract == "core/sentences" else {"dtype": a.dtype}
-    extractor = build_component("claim_extractor", a.extract, ex_args, persistent, key="extract.args")
+    extractor = build_component(ClaimExtractor, a.extract, ex_args, persistent, key="extract.args")
     claims = [c for row in extractor.extract(responses) for c in row]
-    retriever = build_component("evidence_retriever", "retrieval/bm25", {"source": "wiki-vital", "k": a.k},
+    retriever = build_component(EvidenceRetriever, "retrieval/bm25", {"source": "wiki-vital", "k": a.k},
                                 persistent, key="retrieve.args")
     evidence = retriever.retrieve(claims)
     per_topic: dict[str, int] = {}
@@ -67,7 +78,7 @@ def main() -> None:
 
     def judge(prefix_cache: bool) -> tuple[object, Context]:
         ctx = Context(cache=CallCache(None), key="verify.args")  # fresh: no cache hits in the timing
-        v = build_component("claim_verifier", "hf/true-false", {
+        v = build_component(ClaimVerifier, "hf/true-false", {
             "model": a.judge, "dtype": a.dtype, "prefix_cache": prefix_cache, "batch_size": a.batch_size}, ctx,
             key="verify.args")
         return v, ctx

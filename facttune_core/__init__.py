@@ -1,26 +1,39 @@
-"""facttune's thin core: hook specs, registry, records, recipes, staged runs, cache, CLI.
+"""facttune's thin core, and its one public surface.
 
-Plugins import only the names exported here (and ``facttune_core.testing`` in their tests).
-Nothing here imports torch, transformers or an API SDK.
+Plugins import only the names exported here (and ``facttune_core.testing`` in their tests;
+tests/test_core_layout.py checks). Nothing here imports torch, transformers or an API SDK.
+
+- the contract (``contract/``): hooks, records, protocols, errors, the typed registry;
+- shared logic: judge prompts and parsers, sentences → claims, formulas, the pair rules, files, the call cache;
+- the API layer (``api/``): provider-neutral limits, retry policy, prices, the concurrent cached runner;
+- the run engine (``run/``): recipes run stage by stage into a run folder.
 """
 
 from __future__ import annotations
 
-from .cache import CallCache, call_key, stable_json
-from .components import ExistingPath, build_component, output_config, runtime_field
-from .concurrency import (
+from .api.limits import RateLimiter
+from .api.prices import PriceTable
+from .api.retry import (
+    Failure,
+    MalformedResponse,
+    backoff_delay,
+    connection_failure,
+    http_failure,
+    retry_after_seconds,
+)
+from .api.runner import (
     ApiConfig,
     ApiRunner,
     ChatBackend,
     ChatRequest,
     ChatResult,
-    Failure,
-    PriceTable,
-    RateLimiter,
     run_sync,
+    shared_ssl_context,
 )
-from .context import Context
-from .errors import (
+from .cache import CallCache, call_key, stable_json
+from .contract.config import ExistingPath, output_config, runtime_field
+from .contract.context import Context
+from .contract.errors import (
     ComponentError,
     ConfigError,
     DataError,
@@ -29,24 +42,21 @@ from .errors import (
     UnknownComponentError,
     did_you_mean,
 )
-from .estimate import CallEstimate
-from .hookspecs import Register, hookimpl, hookspec
-from .judging import Calibration, auroc
-from .metrics import f1_at_k, factscore, paired_bootstrap, summarize
-from .paths import cache_dir
-from .protocols import (
+from .contract.hookspecs import Register, RegisterModel, hookimpl, hookspec
+from .contract.protocols import (
     ClaimExtractor,
     ClaimVerifier,
     DataBundle,
     EvidenceRetriever,
     Generator,
+    GeneratorConfig,
     PromptSource,
     RewardCombiner,
     TrainData,
     Trainer,
     TrainResult,
 )
-from .records import (
+from .contract.records import (
     Claim,
     Decoding,
     Evidence,
@@ -59,19 +69,61 @@ from .records import (
     SFTExample,
     Verdict,
 )
-from .registry import get_registry, model_aliases, resolve_model
+from .contract.registry import build_component, get_registry, model_aliases, resolve_model
+from .devices import native_bf16
+from .estimate import CallEstimate, estimate_requests
+from .judging import Calibration, auroc
+from .metrics import f1_at_k, factscore, paired_bootstrap, summarize
+from .pairs import PairsConfig, Selection
+from .pairs import build as build_pairs
+from .paths import cache_dir
+from .plots import plot_curves
+from .prompts import (
+    CHAT_EXTRACT_SYSTEM,
+    CHAT_TRUE_FALSE_SYSTEM,
+    FALSE_WORDS,
+    TRUE_WORDS,
+    belief_prefix,
+    belief_prompt,
+    extract_prompt,
+    p_true_from_logprobs,
+    parse_fact_lines,
+    parse_true_false,
+    verify_prefix,
+    verify_prompt,
+    verify_suffix,
+)
+from .recipe import load_recipe
+from .run.executor import Reporter
+from .run.folders import StageResult
+from .run.pipeline import Pipeline
+from .store import atomic_write_json, atomic_write_text, iter_jsonl
+from .text import merge_short_sentences, sentence_claims, slug, split_sentences
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "CallCache", "ExistingPath", "call_key", "stable_json", "build_component", "output_config", "runtime_field", "Context",
-    "ComponentError", "ConfigError", "DataError", "DuplicateComponentError", "FacttuneError",
-    "UnknownComponentError", "did_you_mean", "Register", "hookimpl", "hookspec", "f1_at_k", "factscore",
-    "paired_bootstrap", "summarize", "ClaimExtractor", "ClaimVerifier", "DataBundle", "EvidenceRetriever",
-    "Generator", "PromptSource", "RewardCombiner", "Trainer", "TrainData", "TrainResult", "Claim", "Decoding",
-    "Evidence", "Pair", "Passage", "Prompt", "Response", "Reward", "ScoredResponse", "SFTExample", "Verdict",
-    "get_registry", "model_aliases", "resolve_model", "cache_dir", "__version__",
-    "ApiConfig", "ApiRunner", "ChatBackend", "ChatRequest", "ChatResult", "Failure", "PriceTable", "RateLimiter",
-    "run_sync", "Calibration", "auroc",
+    # the contract
+    "hookimpl", "hookspec", "Register", "RegisterModel", "Context", "runtime_field", "output_config", "ExistingPath",
+    "build_component", "get_registry", "model_aliases", "resolve_model",
+    "PromptSource", "Generator", "GeneratorConfig", "ClaimExtractor", "EvidenceRetriever", "ClaimVerifier",
+    "RewardCombiner", "Trainer", "DataBundle", "TrainData", "TrainResult",
+    "Prompt", "Response", "Claim", "Passage", "Evidence", "Verdict", "Reward", "Pair", "SFTExample", "ScoredResponse",
+    "Decoding",
+    "FacttuneError", "ConfigError", "UnknownComponentError", "DuplicateComponentError", "DataError", "ComponentError",
+    "did_you_mean",
+    # shared logic
+    "extract_prompt", "parse_fact_lines", "verify_prefix", "verify_suffix", "verify_prompt", "belief_prefix",
+    "belief_prompt", "parse_true_false", "p_true_from_logprobs", "TRUE_WORDS", "FALSE_WORDS", "CHAT_EXTRACT_SYSTEM",
+    "CHAT_TRUE_FALSE_SYSTEM", "split_sentences", "merge_short_sentences", "sentence_claims", "slug",
+    "factscore", "f1_at_k", "summarize", "paired_bootstrap", "PairsConfig", "Selection", "build_pairs",
+    "atomic_write_json", "atomic_write_text", "iter_jsonl", "CallCache", "call_key", "stable_json", "cache_dir",
+    "native_bf16", "plot_curves", "Calibration", "auroc",
+    # the API layer
+    "ApiConfig", "ApiRunner", "ChatBackend", "ChatRequest", "ChatResult", "Failure", "MalformedResponse",
+    "PriceTable", "RateLimiter", "backoff_delay", "retry_after_seconds", "http_failure", "connection_failure",
+    "shared_ssl_context", "run_sync", "CallEstimate", "estimate_requests",
+    # the run engine
+    "load_recipe", "Pipeline", "Reporter", "StageResult",
+    "__version__",
 ]
-__all__ += ["CallEstimate"]

@@ -7,14 +7,14 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .components import ExistingPath
-from .context import Context
-from .errors import DataError
-from .hookspecs import Register, hookimpl
-from .protocols import DataBundle
-from .records import Claim, Prompt, Response
+from .contract.config import ExistingPath
+from .contract.context import Context
+from .contract.errors import DataError
+from .contract.hookspecs import Register, hookimpl
+from .contract.protocols import DataBundle
+from .contract.records import Claim, Prompt, Response
 from .store import iter_jsonl
-from .text import merge_short_sentences, split_sentences
+from .text import sentence_claims
 
 
 class JsonlPrompts:
@@ -102,26 +102,14 @@ class SentenceClaims:
         self.ctx = ctx
 
     def extract(self, responses: Sequence[Response]) -> list[list[Claim]]:
-        out: list[list[Claim]] = []
-        for r in responses:
-            sents = split_sentences(r.text)
-            if self.c.merge_short:
-                sents = merge_short_sentences(sents, self.c.merge_short)
-            claims = []
-            for i, s in enumerate(sents):
-                if len(s.split()) < self.c.min_words:
-                    self.ctx.count("dropped_fragments")
-                    continue
-                claims.append(Claim(id=f"{r.id}/c{len(claims)}", response_id=r.id, prompt_id=r.prompt_id,
-                                    text=s, topic=r.topic, sentence=s, sentence_index=i))
-            out.append(claims)
-        return out
+        return sentence_claims(responses, lambda sentences: [[s] for _, s in sentences], self.ctx,
+                               merge_short=self.c.merge_short, min_words=self.c.min_words)
 
 
 @hookimpl
 def register_prompt_sources(register: Register) -> None:
     register("jsonl", JsonlPrompts)
-    from .scoring import GivenResponses
+    from .score_input import GivenResponses
 
     register("responses", GivenResponses)
 

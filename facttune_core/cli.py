@@ -10,12 +10,23 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from .compare import compare_cmd
+from .contract.errors import FacttuneError, ProblemList
+from .contract.hookspecs import KINDS
+from .contract.plugins import get_plugin_manager, plugin_info
+from .contract.registry import get_registry
 from .describe import describe_command
-from .errors import FacttuneError, ProblemList
+from .judge_cli import judge_app
+from .overview import overview_of, overview_tables
+from .recipe import load_recipe
+from .report import evaluation_summary_of, evaluation_table, write_report
+from .run.pipeline import Pipeline
 from .scaffold import new_plugin_command
+from .score_cli import score_cmd
+from .terminal import RichReporter, console, err_console, fail, judge_warnings
+from .terminal import summary as _summary
 
 app = typer.Typer(
     name="facttune",
@@ -24,30 +35,12 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err_console = Console(stderr=True, highlight=False)
-
-def _add_groups() -> None:
-    from .judge_cli import judge_app
-
-    app.add_typer(judge_app, name="judge")
-
-
 SetOpt = Annotated[list[str] | None, typer.Option("--set", "-s", help="Override a recipe key: stage.args.key=value")]
-
-
-def fail(err: FacttuneError, code: int = 1) -> None:
-    problems = err.problems if isinstance(err, ProblemList) else [err]
-    for p in problems:
-        err_console.print(p.render(), markup=False, soft_wrap=True)
-    raise typer.Exit(code)
 
 
 @app.command()
 def validate(recipe: Path, set_: SetOpt = None) -> None:
     """Resolve every component name and validate every table; print the plan. Loads no model."""
-    from .recipe import load_recipe
-
     try:
         resolved = load_recipe(recipe, set_ or [])
     except FacttuneError as err:
@@ -83,8 +76,6 @@ def run(
     report: Annotated[bool, typer.Option(help="Write the report at the end")] = True,
 ) -> None:
     """Run a recipe's stages in order; finished stages are reused, an interrupted one resumes."""
-    from .pipeline import Pipeline
-    from .recipe import load_recipe
 
     try:
         resolved = load_recipe(recipe, set_ or [])
@@ -108,58 +99,20 @@ def run(
         fail(err.located(str(recipe)), 1)
     _summary(results, time.perf_counter() - t0)
     if report and (until is None or until == resolved.stages()[-1]):
-        from .report import write_report
-
         try:
-            out = write_report(pipe.run_dir, console=console)
+            out = write_report(pipe.run_dir)
             console.print(f"report: {out}")
         except FacttuneError as err:
             fail(err, 1)
 
 
-def judge_warnings(manifests: dict[str, dict[str, Any]]) -> list[str]:
-    """The guard rail's warnings of every verify stage (main chain and evaluate's before/after)."""
-    out = []
-    for stage, m in manifests.items():
-        if (w := (m.get("verdicts") or {}).get("warning")):
-            out.append(f"{stage}: {w}")
-        for variant, v in (m.get("judged") or {}).items():
-            if v.get("warning"):
-                out.append(f"{stage} {variant}: {v['warning']}")
-    return out
-
-
-def _summary(results: dict[str, Any], seconds: float) -> None:
-    t = Table(title=f"stages ({seconds:.1f} s)")
-    for col in ("stage", "status", "items", "out", "s", "hits", "misses"):
-        t.add_column(col, justify="left" if col in ("stage", "status") else "right")
-    t.add_column("counts", overflow="fold", min_width=24)
-    for name, r in results.items():
-        notes = ", ".join(f"{k}={v}" for k, v in sorted(r.counts.items()))
-        t.add_row(name, r.status, str(r.items), str(len(r.records)), f"{r.seconds:.1f}", str(r.hits), str(r.misses),
-                  notes)
-    console.print(t)
-    for line in judge_warnings({n: r.manifest for n, r in results.items()}):
-        console.print(f"[bold yellow]warning[/bold yellow]: {line}")
-    ev = results.get("evaluate")
-    if ev is not None:
-        from .report import evaluation_table
-
-        console.print(evaluation_table(ev.manifest.get("summary", {})))
-
-
 @app.command()
 def report(run_dir: Path) -> None:
     """Write report.html and plots for a run folder; print its stages, scores and before/after table."""
-    from .report import write_report
-
     try:
-        out = write_report(run_dir, console=console)
+        out = write_report(run_dir)
     except FacttuneError as err:
         fail(err, 1)
-    from .overview import overview_of, overview_tables
-    from .report import evaluation_summary_of, evaluation_table
-
     for table in overview_tables(overview_of(run_dir)):
         console.print(table)
     summary = evaluation_summary_of(run_dir)
@@ -168,19 +121,9 @@ def report(run_dir: Path) -> None:
     console.print(f"report: {out}")
 
 
-from .compare import compare_cmd  # noqa: E402
-from .scoring import score_cmd  # noqa: E402
-
-app.command("score")(score_cmd)
-app.command("compare")(compare_cmd)
-
-
 @app.command()
 def plugins(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False) -> None:
     """List installed plugins, their versions and the components each provides, by kind."""
-    from .plugins import get_plugin_manager, plugin_info
-    from .registry import KIND_LABELS, get_registry
-
     try:
         reg = get_registry()
     except FacttuneError as err:
@@ -206,67 +149,28 @@ def plugins(as_json: Annotated[bool, typer.Option("--json", help="Machine-readab
     for col in ("plugin", "version", "components"):
         t.add_column(col)
     for e in data:
-        lines = [f"{KIND_LABELS[k]}: {', '.join(v)}" for k, v in e["components"].items()]
+        labels = {k.name: k.label for k in KINDS}
+        lines = [f"{labels[k]}: {', '.join(v)}" for k, v in e["components"].items()]
         if e.get("models"):
             lines.append(f"models: {', '.join(e['models'])}")
         t.add_row(e["name"], e["version"], "\n".join(lines) or "-")
     console.print(t)
 
 
+app.command("score")(score_cmd)
+app.command("compare")(compare_cmd)
 app.command("describe")(describe_command)
 app.command("new-plugin")(new_plugin_command)
+app.add_typer(judge_app, name="judge")
 
-class RichReporter:
-    """Progress bars for the pipeline (rich)."""
-
-    def __init__(self, con: Console) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            SpinnerColumn,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        self.progress = Progress(SpinnerColumn(), TextColumn("{task.description:<28}"), BarColumn(),
-                                 MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(), console=con,
-                                 transient=False)
-
-    def __enter__(self) -> RichReporter:
-        self.progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.progress.stop()
-
-    def start(self, label: str, total: int | None) -> Any:
-        return self.progress.add_task(label, total=total)
-
-    def advance(self, task: Any, n: int = 1) -> None:
-        if n:
-            self.progress.advance(task, n)
-
-    def finish(self, task: Any) -> None:
-        t = self.progress.tasks[task] if isinstance(task, int) and task < len(self.progress.tasks) else None
-        if t is not None and t.total is None:
-            self.progress.update(task, total=1, completed=1)
-
-    def log(self, message: str) -> None:
-        self.progress.console.log(message)
+__all__ = ["app", "main", "console", "err_console", "fail", "judge_warnings", "RichReporter"]
 
 
 def _add_plugin_commands() -> None:
     try:
-        from .plugins import get_plugin_manager
-
         get_plugin_manager().hook.register_commands(cli=app)
     except FacttuneError as err:  # still let `facttune --help` work and say what broke
         err_console.print(f"warning: {err}")
-
-
-_add_groups()
 
 
 def main() -> None:

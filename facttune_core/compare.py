@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from . import metrics
-from .errors import ConfigError, DataError, did_you_mean
+from .contract.errors import ConfigError, DataError, did_you_mean
 from .store import atomic_write_json, atomic_write_text, iter_jsonl, read_manifest
 
 if TYPE_CHECKING:
@@ -93,8 +93,8 @@ def _rows(path: Path, keep: Callable[[dict[str, Any]], bool] = lambda r: True) -
 def load_folder(path: Path) -> list[Arm]:
     """The rows a folder contributes: a score folder's scores.jsonl (one arm, or one per model),
     a run folder's evaluate stage (before, after). Anything else is a one-line DataError."""
-    from .report import _stage_dirs
-    from .scoring import SCORES, is_score_folder
+    from .html_parts import _stage_dirs
+    from .score_report import SCORES, is_score_folder
 
     path = Path(path)
     where = str(path)
@@ -309,7 +309,7 @@ def plot(c: Comparison, path: Path) -> Path:
 
 
 def _page(c: Comparison, png: Path | None) -> str:
-    from .report import CSS
+    from .html_parts import CSS
 
     def e(x: Any) -> str:
         return html.escape(str(x), quote=True)
@@ -361,8 +361,8 @@ def compare_cmd(
     A row per model / method (a run folder gives before and after): responses, claims, supported and
     unsupported per response, FActScore, error rate, words, abstention; paired-bootstrap CIs of the
     difference from the baseline over the prompts both share. Writes compare.png, .html and .json."""
-    from .cli import console, fail
-    from .errors import FacttuneError
+    from .contract.errors import FacttuneError
+    from .terminal import console, fail
 
     try:
         c = compare(folders, baseline, bootstrap)

@@ -23,17 +23,18 @@ import typer
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined, to_jsonable_python
 
-from .errors import ConfigError, FacttuneError, did_you_mean
-from .hookspecs import KINDS
+from .contract.errors import ConfigError, FacttuneError, did_you_mean
+from .contract.hookspecs import KINDS
+from .contract.registry import ComponentSpec, Registry, get_registry
 from .needs import declared
-from .registry import KIND_LABELS, ComponentSpec, Registry, get_registry
 from .tomlout import toml_value
 
 # component kind -> its recipe table
 TABLES = {"prompt_source": "data", "generator": "generate", "claim_extractor": "extract",
           "evidence_retriever": "retrieve", "claim_verifier": "verify", "reward_combiner": "reward",
           "trainer": "train"}
-KIND_HOOKS = {kind: hook for hook, kind in KINDS.items()}
+KIND_HOOKS = {k.name: k.hook for k in KINDS}
+KIND_LABELS = {k.name: k.label for k in KINDS}
 
 # Fields named like these mean the same in every component; shown when a Config gives no description.
 COMMON_FIELDS = {
@@ -174,7 +175,7 @@ def describe_spec(spec: ComponentSpec) -> ComponentDoc:
         details = details[len(summary):].strip()
     factory = f"{getattr(spec.factory, '__module__', '?')}.{getattr(spec.factory, '__qualname__', spec.factory)}"
     module = sys.modules.get(getattr(spec.factory, "__module__", "") or "")
-    return ComponentDoc(name=spec.name, kind=spec.kind, plugin=spec.plugin, version=spec.version, summary=summary,
+    return ComponentDoc(name=spec.name, kind=spec.kind.name, plugin=spec.plugin, version=spec.version, summary=summary,
                         details=details, factory=factory, options=options_of(spec.config),
                         needs=declared(spec.factory), provides=declared(spec.factory, "provides"),
                         file=getattr(module, "__file__", None))
@@ -189,7 +190,7 @@ def find(registry: Registry, names: Iterable[str], kind: str | None = None) -> l
         if name in table:
             out.append(table[name])
         elif name in plugins:
-            out += sorted((s for s in table.values() if s.plugin == name), key=lambda s: (s.kind, s.name))
+            out += sorted((s for s in table.values() if s.plugin == name), key=lambda s: (s.kind.name, s.name))
         else:
             what = f"{KIND_LABELS[kind]} " if kind else "component or plugin "
             raise ConfigError(f"unknown {what}'{name}'.{did_you_mean(name, [*table, *plugins])} "
@@ -270,7 +271,8 @@ def bundled_registry() -> Registry:
 
     import pluggy
 
-    from . import builtin, hookspecs
+    from . import builtin
+    from .contract import hookspecs
     from .recipe import tomllib
 
     pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
@@ -294,7 +296,7 @@ def bundled_docs(registry: Registry) -> list[ComponentDoc]:
     """Every component of ``registry`` (see ``bundled_registry``), sorted by kind, then name."""
     specs = [s for t in registry.components.values() for s in t.values()]
     order = list(TABLES)
-    return [describe_spec(s) for s in sorted(specs, key=lambda s: (order.index(s.kind), s.name))]
+    return [describe_spec(s) for s in sorted(specs, key=lambda s: (order.index(s.kind.name), s.name))]
 
 
 PAGE_HEAD = """# Component reference
@@ -348,7 +350,7 @@ def describe_command(
             specs = find(reg, names, kind)
         else:
             specs = [s for k, t in reg.components.items() if kind in (None, k) for s in t.values()]
-            specs.sort(key=lambda s: (list(TABLES).index(s.kind), s.name))
+            specs.sort(key=lambda s: (list(TABLES).index(s.kind.name), s.name))
     except FacttuneError as e:
         err.print(e.render(), markup=False, soft_wrap=True)
         raise typer.Exit(2) from None

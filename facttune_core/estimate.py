@@ -3,8 +3,8 @@
 A component that calls a priced API may offer an optional ``estimate`` method taking the same
 arguments as its main method (``extract(responses)`` → ``estimate(responses)``;
 ``verify(claims, evidence)`` → ``estimate(claims, evidence)``) and returning a
-:class:`CallEstimate`, sending nothing. The API components in ``facttune_core.concurrency``
-(and so the ``openai`` / ``anthropic`` plugins) implement it with :func:`estimate_requests`.
+:class:`CallEstimate`, sending nothing. The API components of the
+``openai`` / ``anthropic`` plugins implement it with :func:`estimate_requests`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .concurrency import ApiRunner, ChatRequest
+    from .api.runner import ApiRunner, ChatRequest
 
 MESSAGE_OVERHEAD = 8  # tokens a chat message's framing takes, roughly
 

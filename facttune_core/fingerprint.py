@@ -27,7 +27,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from .registry import ComponentSpec
+from .contract.registry import ComponentSpec
 
 
 def component_version(spec: ComponentSpec) -> str:
@@ -39,7 +39,7 @@ def component_version(spec: ComponentSpec) -> str:
 
 def code_fingerprint(spec: ComponentSpec) -> str | None:
     """A short hash of the component's source when its plugin is under development, else None."""
-    from .plugins import get_plugin_manager
+    from .contract.plugins import get_plugin_manager
 
     pm = get_plugin_manager()
     plugin = pm.get_plugin(spec.plugin)

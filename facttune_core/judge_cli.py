@@ -13,7 +13,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from .errors import ConfigError, FacttuneError
+from . import terminal
+from .contract.errors import ConfigError, FacttuneError
 
 judge_app = typer.Typer(name="judge", help="Measure a claim verifier against labelled claims; fit one; make labelled "
                         "claims from a knowledge source.", no_args_is_help=True)
@@ -23,18 +24,12 @@ KindsOpt = Annotated[str | None, typer.Option(help="Only rows of these kinds, co
 SetOpt = Annotated[list[str] | None, typer.Option("--set", "-s", help="Override a recipe key: verify.args.key=value")]
 
 
-def _cli() -> Any:
-    from . import cli
-
-    return cli
-
-
 def _verifier_and_data(file: Path, recipe: Path, set_: list[str] | None, kinds: str | None,
                        limit: int | None) -> tuple[Any, Any, Any, str]:
     """Build the recipe's verifier, read the labelled file, retrieve evidence for rows without it."""
     from .cache import CallCache
-    from .components import instantiate
-    from .context import Context
+    from .contract.context import Context
+    from .contract.registry import instantiate
     from .judging import read_labelled
     from .paths import cache_dir
     from .recipe import load_recipe
@@ -69,7 +64,7 @@ def _verify(verifier: Any, data: Any, label: str, chunk: int = 64) -> list[Any]:
 
     out: list[Any] = []
     with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=_cli().console, transient=True) as prog:
+                  console=terminal.console, transient=True) as prog:
         task = prog.add_task(label, total=len(data))
         for s in range(0, len(data), chunk):
             batch = verifier.verify(data.claims[s:s + chunk], data.evidence[s:s + chunk])
@@ -119,7 +114,7 @@ def eval_(
     from .judging import dump, evaluate, write_reliability_plot
     from .store import atomic_write_text
 
-    cli = _cli()
+    cli = terminal
     try:
         verifier, data, resolved, name = _verifier_and_data(file, recipe, set_, kinds, limit)
         t0 = time.perf_counter()
@@ -161,11 +156,11 @@ def fit(
 ) -> None:
     """Fit the recipe's verifier's calibration (a logistic model over its features, balanced classes) and
     write it to a file; with --cv print held-out (leave-one-topic-out) figures."""
+    from .contract.records import Verdict
     from .judging import Calibration, dump, evaluate, fit_logistic
-    from .records import Verdict
     from .store import atomic_write_text
 
-    cli = _cli()
+    cli = terminal
     try:
         verifier, data, resolved, name = _verifier_and_data(file, recipe, set_, kinds, None)
         if not hasattr(verifier, "features"):

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import DataError
-from .records import Claim, Evidence, Passage, Verdict
+from .contract.errors import DataError
+from .contract.records import Claim, Evidence, Passage, Verdict
 from .store import iter_jsonl
 
 
@@ -257,7 +257,7 @@ class Calibration:
 
     @classmethod
     def from_dict(cls, data: Any, where: str = "") -> Calibration:
-        from .errors import ConfigError
+        from .contract.errors import ConfigError
 
         try:
             if not isinstance(data, dict) or data.get("format") != FIT_FORMAT:

@@ -1,4 +1,5 @@
-"""Factuality formulas (docs/algorithms.md §1, §7). Pure functions, pinned by unit tests."""
+"""Factuality formulas: FActScore (Min et al. 2023) with FactTune's length penalty, SAFE's F1@K, and the
+evaluation's summary and paired bootstrap. Pure functions, pinned by unit tests."""
 
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import ConfigError, FacttuneError, did_you_mean
+from .contract.errors import ConfigError, FacttuneError, did_you_mean
 
 # need -> (the stage table that satisfies it, the data record kind that can stand in for it)
 NEEDS: dict[str, tuple[str, str | None]] = {
@@ -56,7 +56,7 @@ def check_needs(resolved: Any, where: str) -> list[FacttuneError]:
                 continue
             table, record = NEEDS[need]
             if stage.startswith("evaluate.") and table in ("extract", "retrieve", "verify"):
-                has_table = resolved.scoring_stage(table) is not None
+                has_table = resolved.scoring_table(table) is not None
                 add = f"a [{table}] table or evaluate.{table}"
             else:
                 has_table = getattr(recipe, table, None) is not None

@@ -14,7 +14,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from .records import Pair, Reward, SFTExample, Verdict
+from .contract.records import Pair, Reward, SFTExample, Verdict
 from .store import RECORDS, read_manifest, read_records
 
 STAGE_ORDER = ("data", "generate", "extract", "retrieve", "verify", "reward", "pairs", "train", "evaluate")
@@ -51,7 +51,7 @@ def run_overview(dirs: dict[str, Path]) -> dict[str, Any]:
 
 def overview_of(run_dir: Path) -> dict[str, Any]:
     """``run_overview`` of a run folder's current stages."""
-    from .report import _stage_dirs
+    from .html_parts import _stage_dirs
 
     return run_overview(_stage_dirs(Path(run_dir)))
 

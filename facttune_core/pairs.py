@@ -1,4 +1,4 @@
-"""Rewards → preference pairs or SFT examples (docs/algorithms.md §3, §5, §6).
+"""Rewards → preference pairs or SFT examples (FactTune, FLAME, Curious Case: see the modes below).
 
 Modes:
 - ``all_pairs`` (FactTune): every i < j among a prompt's responses whose rewards differ by more
@@ -23,8 +23,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .errors import DataError
-from .records import Pair, Prompt, Response, Reward, SFTExample
+from .contract.errors import DataError
+from .contract.records import Pair, Prompt, Response, Reward, SFTExample
 
 PairMode = Literal["all_pairs", "max_min", "weighted", "flame", "sft", "sft_filter"]
 

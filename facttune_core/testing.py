@@ -29,13 +29,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from .cache import CallCache
-from .components import runtime_field
-from .context import Context
-from .errors import ConfigError, UnknownComponentError, did_you_mean
-from .hookspecs import Register, hookimpl
-from .metrics import factscore
-from .protocols import DataBundle, TrainData, TrainResult
-from .records import (
+from .contract.config import runtime_field
+from .contract.context import Context
+from .contract.errors import ConfigError, UnknownComponentError, did_you_mean
+from .contract.hookspecs import Register, hookimpl
+from .contract.protocols import DataBundle, GeneratorConfig, TrainData, TrainResult
+from .contract.records import (
     Claim,
     Decoding,
     Evidence,
@@ -46,6 +45,7 @@ from .records import (
     ScoredResponse,
     Verdict,
 )
+from .metrics import factscore
 from .store import atomic_write_json
 
 PLUGIN_NAME = "fake"
@@ -94,8 +94,7 @@ class FakeGenerator:
     """States 4 facts per response, each true with probability ``p_true`` (raised by an adapter
     written by ``fake/trainer``). Every uncached call is logged to ``calls_log`` when set."""
 
-    class Config(BaseModel):
-        model_config = ConfigDict(extra="forbid")
+    class Config(GeneratorConfig):
         model: str = "fake-policy"
         n: int = Field(2, ge=1)
         p_true: float = Field(0.5, ge=0.0, le=1.0)
@@ -335,9 +334,11 @@ def make_component(name: str, args: Mapping[str, Any] | None = None, *, kind: st
     unknown key. Did you mean 'units'?``). ``recipe_dir``: where relative paths in args resolve
     (default: the current folder). ``ctx``: default a fresh Context with an in-memory call cache.
     """
-    from .components import instantiate
+    from .contract.hookspecs import KINDS
+    from .contract.registry import get_registry, instantiate
     from .recipe import COMPONENT_KINDS, validate_with_context
-    from .registry import KIND_LABELS, get_registry
+
+    KIND_LABELS = {k.name: k.label for k in KINDS}
 
     reg = get_registry()
     if kind is not None and kind not in KIND_LABELS:
@@ -350,8 +351,8 @@ def make_component(name: str, args: Mapping[str, Any] | None = None, *, kind: st
                                     "(is its plugin installed? `facttune plugins` lists them)")
     if len(kinds) > 1:
         raise ConfigError(f"'{name}' names a component of several kinds ({', '.join(kinds)}): pass kind=")
-    spec = reg.get(kinds[0], name)
-    table = next(t for t, k in COMPONENT_KINDS.items() if k == spec.kind)
+    spec = reg.components[kinds[0]][name]
+    table = next(t for t, k in COMPONENT_KINDS.items() if k is spec.kind.protocol)
     base = Path(recipe_dir) if recipe_dir is not None else Path.cwd()
     prefix = "train" if table == "train" else f"{table}.args"
     config = validate_with_context(spec, dict(args or {}), prefix, "", base)
@@ -372,8 +373,8 @@ def run_recipe(recipe: str | Path, run_dir: str | Path, *, overrides: Sequence[s
     ``overrides``: ``--set`` style strings (``"verify.component=drugcheck/label"``). The call cache
     is ``<run_dir>/calls.sqlite`` unless ``cache`` is given, so a test never touches the user's cache.
     """
-    from .pipeline import Pipeline
     from .recipe import load_recipe
+    from .run.pipeline import Pipeline
 
     run_dir = Path(run_dir)
     if isinstance(recipe, str) and "\n" in recipe:
@@ -402,7 +403,7 @@ if pytest is not None:
         """A registry with the bundled/installed plugins plus the fakes, and a private cache dir."""
         import sys
 
-        from . import plugins, registry
+        from .contract import plugins, registry
 
         monkeypatch.setenv("FACTTUNE_CACHE_DIR", str(tmp_path / "cache"))
         pm = plugins.make_plugin_manager(extra=[sys.modules[__name__]])

@@ -9,8 +9,21 @@ from pathlib import Path
 
 import pytest
 
-from facttune_core import CallCache, Claim, ComponentError, ConfigError, Context, Evidence, Passage, Prompt
-from facttune_core.concurrency import PriceTable, RateLimiter, backoff_delay, retry_after_seconds, run_sync
+from facttune_core import (
+    CallCache,
+    Claim,
+    ComponentError,
+    ConfigError,
+    Context,
+    Evidence,
+    Passage,
+    PriceTable,
+    Prompt,
+    RateLimiter,
+    backoff_delay,
+    retry_after_seconds,
+    run_sync,
+)
 
 sys.path.insert(0, str(Path(__file__).parent))
 from api_server import FakeApiServer, belief_p  # noqa: E402
@@ -356,7 +369,7 @@ def test_key_never_in_cache_files(tmp_path):
 
 
 def test_p_true_math():
-    from facttune_core.prompts import p_true_from_logprobs
+    from facttune_core import p_true_from_logprobs
 
     assert p_true_from_logprobs([("True", math.log(0.3)), (" false", math.log(0.1))]) == pytest.approx(0.75)
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from facttune_core.cache import CallCache, call_key
+from facttune_core import CallCache, call_key
 
 
 def test_key_depends_on_every_part():

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from facttune_core import testing
+from facttune_core import RewardCombiner, Trainer, testing
 from facttune_core.cli import app
 from facttune_core.describe import bundled_docs, bundled_registry, describe_spec, reference_page
 
@@ -49,13 +49,13 @@ def test_describe_a_plugin_lists_its_components_and_unknown_names_suggest(fake_r
 
 
 def test_nested_tables_and_default_factories_are_expanded(fake_registry):
-    dpo = describe_spec(fake_registry.get("trainer", "trl/dpo"))
+    dpo = describe_spec(fake_registry.get(Trainer, "trl/dpo"))
     keys = {o.key: o for o in dpo.options}
     assert keys["model"].type == "table" and keys["model.lora_r"].default == 16
-    aq = {o.key: o for o in describe_spec(fake_registry.get("reward_combiner", "rewards/aq")).options}
-    assert aq["question_generator.component"].default == "hf/generate"
+    aq = {o.key: o for o in describe_spec(fake_registry.get(RewardCombiner, "rewards/aq")).options}
+    assert aq["question_generator.component"].required  # the recipe names its question generator
     assert aq["answer_generator.component"].required  # no default: the recipe must name the policy
-    assert describe_spec(fake_registry.get("reward_combiner", "rewards/factscore")).needs == ("verdicts",)
+    assert describe_spec(fake_registry.get(RewardCombiner, "rewards/factscore")).needs == ("verdicts",)
 
 
 def test_every_bundled_component_is_documented_and_the_page_is_current():

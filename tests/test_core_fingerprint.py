@@ -12,9 +12,10 @@ from types import ModuleType
 
 import pytest
 
-from facttune_core import plugins, testing
+from facttune_core import ClaimExtractor, ClaimVerifier, testing
+from facttune_core.contract import plugins
+from facttune_core.contract.registry import get_registry
 from facttune_core.fingerprint import _under_development, code_fingerprint, component_version
-from facttune_core.registry import get_registry
 from facttune_core.testing import fake_recipe_text, run_recipe
 
 PLUGIN = '''
@@ -60,7 +61,7 @@ def dev_plugin(fake_registry, tmp_path, monkeypatch):
 
 
 def test_a_plugin_that_is_not_installed_is_fingerprinted(dev_plugin):
-    spec = get_registry().get("claim_verifier", "devrule/rule")
+    spec = get_registry().get(ClaimVerifier, "devrule/rule")
     version = component_version(spec)
     assert version.startswith(f"{spec.version}+src.")
     assert component_version(spec) == version  # stable while the code is
@@ -104,7 +105,7 @@ def test_a_regular_install_is_keyed_by_its_version_only(tmp_path):
 
 
 def test_core_components_hash_their_own_module_not_the_whole_core(fake_registry):
-    spec = get_registry().get("claim_extractor", "core/sentences")
+    spec = get_registry().get(ClaimExtractor, "core/sentences")
     from facttune_core import fingerprint
 
     files = [name for name, _ in fingerprint._source_files(sys.modules["facttune_core.builtin"])]

@@ -1,14 +1,28 @@
-"""One plugin implementing every hook; each registration must reach the registry / CLI."""
+"""One plugin implementing every hook; one ``test_hook_<name>`` per hook checks that its registration
+reaches the registry / CLI (test_core_meta.py holds every hook spec to having such a test)."""
 
 from __future__ import annotations
 
 import types
 
+import pytest
 import typer
 from typer.testing import CliRunner
 
-from facttune_core import hookimpl, plugins, testing
-from facttune_core.registry import Registry
+from facttune_core import (
+    ClaimExtractor,
+    ClaimVerifier,
+    EvidenceRetriever,
+    Generator,
+    PromptSource,
+    RewardCombiner,
+    Trainer,
+    hookimpl,
+    testing,
+)
+from facttune_core.builtin import SentenceClaims
+from facttune_core.contract import plugins
+from facttune_core.contract.registry import Registry
 
 
 def _everything_plugin() -> types.ModuleType:
@@ -25,8 +39,6 @@ def _everything_plugin() -> types.ModuleType:
 
     @hookimpl
     def register_claim_extractors(register):
-        from facttune_core.builtin import SentenceClaims
-
         register("claims", SentenceClaims)
 
     @hookimpl
@@ -62,22 +74,52 @@ def _everything_plugin() -> types.ModuleType:
     return mod
 
 
-def test_each_hook_registers():
-    pm = plugins.make_plugin_manager(extra=[_everything_plugin()], entry_points=False)
-    reg = Registry(pm)
-    expected = {"prompt_source": "every/prompts", "generator": "every/gen", "claim_extractor": "every/claims",
-                "evidence_retriever": "every/ret", "claim_verifier": "every/ver", "reward_combiner": "every/rew",
-                "trainer": "every/tr"}
-    for kind, name in expected.items():
-        assert reg.get(kind, name).plugin == "every"
-    assert reg.get("generator", "every/gen").version == "7"
-    assert reg.get("claim_verifier", "every/ver").description == "a verifier"
+@pytest.fixture(scope="module")
+def pm():
+    return plugins.make_plugin_manager(extra=[_everything_plugin()], entry_points=False)
+
+
+@pytest.fixture(scope="module")
+def reg(pm):
+    return Registry(pm)
+
+
+def test_hook_register_prompt_sources(reg):
+    assert reg.get(PromptSource, "every/prompts").factory is testing.FakePrompts
+
+
+def test_hook_register_generators(reg):
+    spec = reg.get(Generator, "every/gen")
+    assert spec.factory is testing.FakeGenerator and spec.plugin == "every" and spec.version == "7"
+
+
+def test_hook_register_claim_extractors(reg):
+    assert reg.get(ClaimExtractor, "every/claims").factory is SentenceClaims
+
+
+def test_hook_register_evidence_retrievers(reg):
+    assert reg.get(EvidenceRetriever, "every/ret").factory is testing.FakeRetriever
+
+
+def test_hook_register_claim_verifiers(reg):
+    assert reg.get(ClaimVerifier, "every/ver").description == "a verifier"
+
+
+def test_hook_register_reward_combiners(reg):
+    assert reg.get(RewardCombiner, "every/rew").factory is testing.FakeReward
+
+
+def test_hook_register_trainers(reg):
+    assert reg.get(Trainer, "every/tr").factory is testing.FakeTrainer
+
+
+def test_hook_register_models(reg):
     assert reg.resolve_model("tiny-alias") == "/models/tiny"
+    assert reg.models["tiny-alias"].plugin == "every"
     assert reg.resolve_model("org/some-hub-model") == "org/some-hub-model"
 
 
-def test_register_commands_adds_cli_subcommand():
-    pm = plugins.make_plugin_manager(extra=[_everything_plugin()], entry_points=False)
+def test_hook_register_commands(pm):
     app = typer.Typer()
 
     @app.command()

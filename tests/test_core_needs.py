@@ -6,8 +6,9 @@ import types
 
 import pytest
 
-from facttune_core import hookimpl, plugins
-from facttune_core.errors import FacttuneError
+from facttune_core import hookimpl
+from facttune_core.contract import plugins
+from facttune_core.contract.errors import FacttuneError
 from facttune_core.recipe import load_recipe
 from facttune_core.testing import FakeVerifier, fake_recipe_text
 

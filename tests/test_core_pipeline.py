@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from facttune_core.pipeline import Pipeline, stage_key
-from facttune_core.recipe import load_recipe
+from facttune_core import DataError, Pipeline, load_recipe
+from facttune_core.run.folders import stage_key
 from facttune_core.store import read_records
 from facttune_core.testing import fake_recipe_text
 
@@ -37,8 +37,15 @@ def test_full_run_writes_every_stage(fake_registry, fake_recipe, tmp_path):
     assert res["pairs"].counts["pairs"] == len(pairs)
     summary = res["evaluate"].manifest["summary"]
     assert set(summary["variants"]) == {"before", "after"}
+    # the after chain samples with the trained adapter; the base model never sees it
+    ev = res["evaluate"]
+    adapter = str(res["train"].dir / res["train"].manifest["adapter_dir"])
+    gen = {v: json.loads((ev.dir / v / ev.manifest["chains"][v]["generate"] / "manifest.json").read_text())
+           for v in ("before", "after")}
+    assert gen["after"]["config"]["config"]["adapter"] == adapter
+    assert gen["before"]["config"]["config"]["adapter"] is None
     # the fake trainer raises p_true, so the tuned fake model states more true facts
-    assert summary["variants"]["after"]["factscore"] >= summary["variants"]["before"]["factscore"]
+    assert summary["variants"]["after"]["factscore"] > summary["variants"]["before"]["factscore"]
 
 
 def test_rerun_skips_everything(fake_registry, fake_recipe, tmp_path):
@@ -53,7 +60,7 @@ def test_rerun_skips_everything(fake_registry, fake_recipe, tmp_path):
 
 
 def test_stage_key_tracks_output_relevant_config_only(fake_registry, fake_recipe, tmp_path):
-    a = _run(fake_recipe, tmp_path / "run", overrides=["--until=x"] * 0)
+    a = _run(fake_recipe, tmp_path / "run")
     b = Pipeline(load_recipe(fake_recipe, ["verify.args.batch_size=2", "verify.args.delay=0.0"]),
                  tmp_path / "run").run()
     assert a["verify"].key == b["verify"].key  # runtime fields do not change keys
@@ -64,11 +71,29 @@ def test_stage_key_tracks_output_relevant_config_only(fake_registry, fake_recipe
     assert stage_key("u", "verify", "x/y", "1", {"a": 1}) != stage_key("u", "verify", "x/y", "2", {"a": 1})
 
 
-def test_until_and_force_from(fake_registry, fake_recipe, tmp_path):
-    res = Pipeline(load_recipe(fake_recipe), tmp_path / "run", until="verify").run()
-    assert list(res)[-1] == "verify"
-    res2 = Pipeline(load_recipe(fake_recipe), tmp_path / "run", force_from="reward").run()
-    assert res2["verify"].status == "done" and res2["reward"].status == "ran"
+def test_until_and_force_from(fake_registry, tmp_path):
+    log = tmp_path / "calls.log"
+    recipe = tmp_path / "r.toml"
+    recipe.write_text(fake_recipe_text(gen_extra=f', calls_log = "{log}"', verify_args=f'calls_log = "{log}"'))
+
+    def calls(kind: str) -> int:
+        return sum(json.loads(x)["kind"] == kind for x in log.read_text().splitlines())
+
+    res = Pipeline(load_recipe(recipe), tmp_path / "run", until="verify").run()
+    assert list(res) == ["data", "generate", "extract", "retrieve", "verify"]
+    assert not list((tmp_path / "run").glob("05-reward-*"))
+    assert not json.loads((tmp_path / "run" / "run.json").read_text())["finished"]
+    full = Pipeline(load_recipe(recipe), tmp_path / "run").run()
+    assert [full[s].status for s in ("verify", "reward", "evaluate")] == ["done", "ran", "ran"]
+    before = {k: calls(k) for k in ("generate", "verify")}
+    # --force-from recomputes that stage and every later one, and skips the cache's answers there
+    forced = Pipeline(load_recipe(recipe), tmp_path / "run", force_from="reward").run()
+    assert {s: r.status for s, r in forced.items()} == {
+        "data": "done", "generate": "done", "extract": "done", "retrieve": "done", "verify": "done",
+        "reward": "ran", "pairs": "ran", "train": "ran", "evaluate": "ran"}
+    assert forced["reward"].key == full["reward"].key
+    assert calls("generate") > before["generate"]  # evaluate sampled again, not from the cache
+    assert calls("verify") > before["verify"]  # in the evaluate chain; the main verify stage is done
 
 
 def test_resume_after_exception_mid_stage(fake_registry, tmp_path, monkeypatch):
@@ -157,10 +182,9 @@ def test_data_given_responses_start_after_generate(fake_registry, tmp_path):
 
 
 def test_bad_split_is_one_line(fake_registry, fake_recipe, tmp_path):
-    from facttune_core.errors import DataError
-
-    with pytest.raises(DataError, match="no prompts in split 'dev'"):
+    with pytest.raises(DataError) as err:
         Pipeline(load_recipe(fake_recipe, ["generate.split=dev"]), tmp_path / "run").run()
+    assert str(err.value) == f"{fake_recipe}: generate.split: no prompts in split 'dev' (the data has: test, train)"
 
 
 def test_evaluate_can_score_with_other_components(fake_registry, tmp_path):

@@ -7,8 +7,9 @@ import sys
 
 import pytest
 
-from facttune_core.errors import ProblemList
-from facttune_core.recipe import load_recipe, parse_value
+from facttune_core import load_recipe
+from facttune_core.contract.errors import ProblemList
+from facttune_core.recipe import parse_value
 from facttune_core.testing import fake_recipe_text
 
 

@@ -12,9 +12,18 @@ import types
 import pytest
 from pydantic import BaseModel, ConfigDict
 
-from facttune_core import hookimpl, plugins
-from facttune_core.errors import DuplicateComponentError, FacttuneError, UnknownComponentError
-from facttune_core.registry import Registry
+from facttune_core import (
+    ClaimVerifier,
+    ComponentError,
+    Context,
+    DuplicateComponentError,
+    FacttuneError,
+    UnknownComponentError,
+    build_component,
+    hookimpl,
+)
+from facttune_core.contract import plugins
+from facttune_core.contract.registry import Registry
 
 
 def _plugin(name: str, **hooks: object) -> types.ModuleType:
@@ -36,10 +45,13 @@ class _Verifier:
     def __init__(self, config: _Cfg, ctx: object) -> None:
         self.config = config
 
+    def verify(self, claims, evidence):
+        return []
+
 
 def test_unknown_component_suggests_and_lists(fake_registry):
     with pytest.raises(UnknownComponentError) as err:
-        fake_registry.get("claim_verifier", "fake/verifer")
+        fake_registry.get(ClaimVerifier, "fake/verifer")
     msg = str(err.value)
     assert "unknown claim verifier 'fake/verifer'" in msg
     assert "Did you mean 'fake/verifier'?" in msg
@@ -48,7 +60,7 @@ def test_unknown_component_suggests_and_lists(fake_registry):
 
 def test_unknown_component_suggests_across_plugin_prefix(fake_registry):
     with pytest.raises(UnknownComponentError, match="Did you mean 'fake/verifier'"):
-        fake_registry.get("claim_verifier", "verifier")
+        fake_registry.get(ClaimVerifier, "verifier")
 
 
 def test_duplicate_name_names_both_plugins():
@@ -83,13 +95,64 @@ def test_misspelled_hook_implementation_is_an_error():
 
 
 def test_component_config_defaults_to_factory_Config(fake_registry):
-    spec = fake_registry.get("claim_verifier", "fake/verifier")
+    spec = fake_registry.get(ClaimVerifier, "fake/verifier")
     assert spec.plugin == "fake"
     assert "calls_log" in spec.config.model_fields
     from pydantic import ValidationError
 
     with pytest.raises(ValidationError):
-        spec.validate({"nope": 1})
+        spec.config.model_validate({"nope": 1})
+
+
+def test_a_component_must_follow_its_kinds_protocol():
+    class NoVerify:
+        Config = _Cfg
+
+        def __init__(self, config: _Cfg, ctx: object) -> None:
+            pass
+
+    @hookimpl
+    def register_claim_verifiers(register):
+        register("broken", NoVerify)
+
+    pm = plugins.make_plugin_manager(extra=[_plugin("bad", register_claim_verifiers=register_claim_verifiers)],
+                                     entry_points=False)
+    with pytest.raises(FacttuneError, match="claim verifier 'bad/broken': NoVerify is not a ClaimVerifier "
+                                            r"\(it has no verify\)"):
+        Registry(pm)
+
+
+def test_a_factory_product_is_checked_when_built(fake_registry):
+    @hookimpl
+    def register_claim_verifiers(register):
+        register("lazy", lambda config, ctx: object(), config=_Cfg)
+
+    pm = plugins.make_plugin_manager(extra=[_plugin("odd", register_claim_verifiers=register_claim_verifiers)],
+                                     entry_points=False)
+    plugins.reset_plugin_manager(pm)
+    with pytest.raises(ComponentError) as err:
+        build_component(ClaimVerifier, "odd/lazy", {}, Context(), key="verify.args")
+    assert str(err.value) == "verify.args: odd/lazy built a object, which is not a ClaimVerifier (it has no verify)"
+
+
+def test_a_generator_config_subclasses_GeneratorConfig():
+    class Gen:
+        Config = _Cfg
+        model_name = "x"
+
+        def __init__(self, config: _Cfg, ctx: object) -> None:
+            pass
+
+        def generate(self, prompts, n=1, decoding=None):
+            return []
+
+    @hookimpl
+    def register_generators(register):
+        register("gen", Gen)
+
+    pm = plugins.make_plugin_manager(extra=[_plugin("g", register_generators=register_generators)], entry_points=False)
+    with pytest.raises(FacttuneError, match="generator 'g/gen': its config must subclass facttune_core.GeneratorConfig"):
+        Registry(pm)
 
 
 def test_plugins_json_lists_bundled_and_is_fast_without_torch():

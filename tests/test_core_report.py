@@ -7,9 +7,7 @@ import subprocess
 
 import pytest
 
-from facttune_core import testing
-from facttune_core.pipeline import Pipeline
-from facttune_core.recipe import load_recipe
+from facttune_core import DataBundle, Pipeline, load_recipe, testing
 from facttune_core.report import evaluation_table, write_report
 
 
@@ -37,6 +35,22 @@ def test_report_files_and_escaping(evil_run):
     assert "held-out, before" in page and "held-out, after" in page
     assert page.count("class='resp'") == len([r for r in res["evaluate"].records])
     assert "<span class='lab'>S</span>" in page and "<span class='lab'>NS</span>" in page
+
+
+def test_report_credits_what_the_components_say(fake_registry, fake_recipe, tmp_path, monkeypatch):
+    """Attribution comes from the manifests' info (a prompt source's bundle.info, a retriever's
+    ctx.info), not from names the core knows."""
+    run_dir = tmp_path / "run"
+    Pipeline(load_recipe(fake_recipe), run_dir).run()
+    assert "Text from:" not in write_report(run_dir).read_text()
+
+    def load(self):
+        return DataBundle(prompts=real(self).prompts, info={"attribution": "Fake Atlas of People, CC0"})
+
+    real = testing.FakePrompts.load
+    monkeypatch.setattr(testing.FakePrompts, "load", load)
+    Pipeline(load_recipe(fake_recipe), run_dir, force_from="data").run()
+    assert "<small>Text from: Fake Atlas of People, CC0.</small>" in write_report(run_dir).read_text()
 
 
 def test_terminal_table_has_before_after_and_ci(evil_run):

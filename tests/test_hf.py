@@ -29,6 +29,8 @@ pytest.importorskip("transformers")
 
 from _hf_helpers import build_tiny_model  # noqa: E402
 
+from facttune_core import Generator
+
 
 @pytest.fixture(scope="session")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -183,13 +185,13 @@ def test_shared_loader_loads_once(tiny: Path) -> None:
 
 
 def test_build_through_registry_and_validation(tiny: Path) -> None:
-    g = build_component("generator", "hf/generate", {"model": str(tiny), "dtype": "fp32", "n": 2}, ctx(),
+    g = build_component(Generator, "hf/generate", {"model": str(tiny), "dtype": "fp32", "n": 2}, ctx(),
                         key="generate.args")
     assert g.model_name == str(tiny)
-    from facttune_core.errors import ProblemList
+    from facttune_core.contract.errors import ProblemList
 
     with pytest.raises(ProblemList) as err:
-        build_component("generator", "hf/generate", {"model": str(tiny), "temprature": 1.0}, ctx(),
+        build_component(Generator, "hf/generate", {"model": str(tiny), "temprature": 1.0}, ctx(),
                         key="generate.args")
     assert "generate.args.temprature" in str(err.value) and "temperature" in str(err.value)
 
@@ -246,7 +248,7 @@ def test_logit_read_probabilities_against_manual_softmax(tiny: Path) -> None:
     from facttune_hf import models
     from facttune_hf.judge import TrueFalse, true_false_ids
 
-    from facttune_core.prompts import verify_prompt
+    from facttune_core import verify_prompt
 
     claims, ev = make_claims("Ada Quill", 2)
     v = TrueFalse(TrueFalse.Config(model=str(tiny), dtype="fp32", canonical_order=False), ctx("verify.args"))

@@ -15,6 +15,7 @@ from facttune_judges import text
 from facttune_core import (
     Calibration,
     Claim,
+    ClaimVerifier,
     ConfigError,
     Context,
     Evidence,
@@ -61,7 +62,7 @@ def test_demonyms_match_their_country_but_not_lookalikes():
 
 
 def consistency(**args) -> object:
-    return build_component("claim_verifier", "judges/consistency", args, Context())
+    return build_component(ClaimVerifier, "judges/consistency", args, Context())
 
 
 def test_consistency_flags_what_the_evidence_lacks():
@@ -79,7 +80,7 @@ def test_consistency_flags_what_the_evidence_lacks():
 
 @pytest.fixture(scope="module")
 def support():
-    return build_component("claim_verifier", "judges/support", {"fitted": "wiki-vital"}, Context(key="verify.args"))
+    return build_component(ClaimVerifier, "judges/support", {"fitted": "wiki-vital"}, Context(key="verify.args"))
 
 
 def test_support_separates_stated_facts_from_changed_ones(support):
@@ -96,12 +97,12 @@ def test_support_separates_stated_facts_from_changed_ones(support):
 
 def test_support_needs_a_known_calibration(tmp_path):
     with pytest.raises(ConfigError, match="wiki-vitl.*Did you mean 'wiki-vital'") as e:
-        build_component("claim_verifier", "judges/support", {"fitted": "wiki-vitl"}, Context(), key="verify.args")
+        build_component(ClaimVerifier, "judges/support", {"fitted": "wiki-vitl"}, Context(), key="verify.args")
     assert e.value.key == "verify.args.fitted"
     bad = tmp_path / "cal.json"
     bad.write_text("[1, 2]")
     with pytest.raises(ConfigError, match="cal.json.*not a judge calibration file"):
-        build_component("claim_verifier", "judges/support", {"fitted": str(bad)}, Context())
+        build_component(ClaimVerifier, "judges/support", {"fitted": str(bad)}, Context())
 
 
 def test_calibration_round_trip_and_balanced_fit():
@@ -121,18 +122,18 @@ def test_ensemble_all_mean_and_errors(fake_registry, tmp_path):
     members = [{"component": "judges/consistency"}, {"component": "fake/verifier"}]
     claims = [claim("Max Planck was German.", i=0), claim("Max Planck was Dutch.", i=1)]
     evs = [ev(0, body="Max Planck was German."), ev(1, body="Max Planck was German.")]
-    both = build_component("claim_verifier", "judges/ensemble", {"members": members}, Context())
+    both = build_component(ClaimVerifier, "judges/ensemble", {"members": members}, Context())
     assert [v.supported for v in both.verify(claims, evs)] == [True, False]
-    mean = build_component("claim_verifier", "judges/ensemble", {"members": members, "combine": "mean",
+    mean = build_component(ClaimVerifier, "judges/ensemble", {"members": members, "combine": "mean",
                                                                   "weights": [1, 3]}, Context())
     assert [round(v.p_true, 3) for v in mean.verify(claims, evs)] == [round((1 + 3 * 0.9) / 4, 3), round(0.3 / 4, 3)]
     with pytest.raises(Exception, match="weights: 1 given for 2 members"):
-        build_component("claim_verifier", "judges/ensemble", {"members": members, "weights": [1]}, Context())
+        build_component(ClaimVerifier, "judges/ensemble", {"members": members, "weights": [1]}, Context())
     with pytest.raises(ConfigError, match="needs a fitted file"):
-        build_component("claim_verifier", "judges/ensemble", {"members": members, "combine": "logistic"}, Context())
+        build_component(ClaimVerifier, "judges/ensemble", {"members": members, "combine": "logistic"}, Context())
     cal = tmp_path / "ens.json"
     cal.write_text(json.dumps(Calibration(weights=[2.0, 2.0], bias=-3.0).to_dict()))
-    lg = build_component("claim_verifier", "judges/ensemble", {"members": members, "combine": "logistic",
+    lg = build_component(ClaimVerifier, "judges/ensemble", {"members": members, "combine": "logistic",
                                                                 "fitted": str(cal)}, Context())
     assert [v.supported for v in lg.verify(claims, evs)] == [True, False]
 
@@ -233,7 +234,7 @@ def test_judge_fit_writes_a_calibration_with_held_out_figures(tmp_path):
     assert cal["format"] == "facttune-judge-fit/1" and cal["component"] == "judges/support"
     assert cal["topics"] == ["Ada Quill", "Bruno Vell", "Carla Miro"] and cal["cv"]["scheme"] == "leave-one-topic-out"
     # the fitted file is what a recipe names
-    v = build_component("claim_verifier", "judges/support", {"fitted": str(out)}, Context())
+    v = build_component(ClaimVerifier, "judges/support", {"fitted": str(out)}, Context())
     assert v.calibration.weights == cal["weights"]
 
 

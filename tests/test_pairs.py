@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from facttune_core import DataError, Prompt, Response, Reward
-from facttune_core.pairs import PairsConfig, build
+from facttune_core import DataError, PairsConfig, Prompt, Response, Reward, build_pairs
 
 
 def setup(values: dict[str, list[float | None]], pid: str = "p", meta: list[dict] | None = None):
@@ -26,7 +25,7 @@ def run(cfg: dict, *groups):
         prompts += p
         responses += r
         rewards += w
-    return build(PairsConfig(**cfg), prompts, responses, rewards)
+    return build_pairs(PairsConfig(**cfg), prompts, responses, rewards)
 
 
 def ids(sel):
@@ -167,7 +166,7 @@ def test_unknown_reward_name_is_an_error_naming_what_exists():
 def test_response_of_unknown_prompt_is_an_error():
     prompts, responses, rewards = setup({"factscore": [0.5, 0.2]})
     with pytest.raises(DataError, match="names prompt 'p'"):
-        build(PairsConfig(), [], responses, rewards)
+        build_pairs(PairsConfig(), [], responses, rewards)
 
 
 @pytest.mark.parametrize("cfg", [

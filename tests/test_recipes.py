@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from facttune_core.pipeline import Pipeline
-from facttune_core.recipe import load_recipe
+from facttune_core import Pipeline, load_recipe
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPES = sorted((ROOT / "recipes").glob("*.toml"))

@@ -14,7 +14,16 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from facttune_core import Claim, ConfigError, Context, DataError, FacttuneError, build_component
+from facttune_core import (
+    Claim,
+    ConfigError,
+    Context,
+    DataError,
+    EvidenceRetriever,
+    FacttuneError,
+    PromptSource,
+    build_component,
+)
 
 SEP = "####SPECIAL####SEPARATOR####"
 
@@ -63,7 +72,7 @@ def kb_app() -> typer.Typer:
 
 
 def retriever(name: str, args: dict, key: str = "retrieve.args"):
-    return build_component("evidence_retriever", f"retrieval/{name}", args, Context(key=key), key=key)
+    return build_component(EvidenceRetriever, f"retrieval/{name}", args, Context(key=key), key=key)
 
 
 def one_line(err: BaseException) -> str:
@@ -86,9 +95,10 @@ def fs_db(tmp_path) -> Path:
 def vital_db(tmp_path_factory) -> Path:
     """The packaged source built once for this module (in its own cache dir)."""
     from facttune_retrieval.kb import WIKI_VITAL, build_db, open_docs
+    from facttune_retrieval.sources import SourceSpec
 
     out = tmp_path_factory.mktemp("vital") / "wiki-vital.db"
-    docs, total = open_docs(WIKI_VITAL, __import__("facttune_retrieval.kb").kb.SourceSpec())
+    docs, total = open_docs(WIKI_VITAL, SourceSpec())
     build_db(docs, out, source=WIKI_VITAL, total=total)
     return out
 
@@ -208,7 +218,8 @@ def test_bad_config_is_a_config_error_naming_the_key(fs_db):
 
 
 def test_empty_source_and_wrong_columns(tmp_path):
-    from facttune_retrieval.kb import SourceSpec, resolve_db
+    from facttune_retrieval.kb import resolve_db
+    from facttune_retrieval.sources import SourceSpec
 
     empty = tmp_path / "empty.jsonl"
     empty.write_text("\n", encoding="utf-8")
@@ -335,7 +346,7 @@ def test_packaged_cli_subprocess(vital_db):
 def test_bio_people_split_deterministic_disjoint(vital_db):
     def load(**kw):
         args = {"n_train": 30, "n_val": 5, "n_test": 10, "source": str(vital_db), **kw}
-        return build_component("prompt_source", "retrieval/bio-people", args, Context(key="data.args"),
+        return build_component(PromptSource, "retrieval/bio-people", args, Context(key="data.args"),
                                key="data.args").load()
 
     a, b, c = load(), load(), load(seed=1)
@@ -375,13 +386,13 @@ def test_hf_prompts_from_jsonl_and_parquet(tmp_path):
     j.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     for path in (p, j):
         args = {"path": str(path), "text_field": "q", "topic_field": "name", "split_field": "part"}
-        bundle = build_component("prompt_source", "retrieval/hf-prompts", args, Context(key="data.args"),
+        bundle = build_component(PromptSource, "retrieval/hf-prompts", args, Context(key="data.args"),
                                  key="data.args").load()
         assert [x.text for x in bundle.prompts] == [r["q"] for r in rows]
         assert [x.split for x in bundle.prompts] == [r["part"] for r in rows]
         assert bundle.prompts[1].topic == "Émile Durkheim"
     with pytest.raises(DataError) as e:
-        build_component("prompt_source", "retrieval/hf-prompts", {"path": str(p), "text_field": "prompt"},
+        build_component(PromptSource, "retrieval/hf-prompts", {"path": str(p), "text_field": "prompt"},
                         Context(key="data.args"), key="data.args").load()
     assert "no column 'prompt'" in one_line(e.value) and "data.args.text_field" in str(e.value)
 

@@ -8,8 +8,17 @@ import pytest
 from _rewards_fakes import item
 from facttune_rewards.factscore import BeliefReward, F1KReward, FactScoreReward
 
-from facttune_core import ComponentError, Context, DataError, Verdict, build_component, get_registry
-from facttune_core.pairs import PairsConfig, build
+from facttune_core import (
+    ComponentError,
+    Context,
+    DataError,
+    PairsConfig,
+    RewardCombiner,
+    Verdict,
+    build_component,
+    build_pairs,
+    get_registry,
+)
 
 
 def fs(ctx=None, **kw):
@@ -140,9 +149,9 @@ def test_belief_then_sft_filter_keeps_above_threshold_and_top_fraction():
     rewards = [r for row in BeliefReward(BeliefReward.Config(), Context()).score(items) for r in row]
     prompts = [items[0].prompt]
     responses = [it.response for it in items]
-    sel = build(PairsConfig(mode="sft_filter", reward="belief", threshold=0.5), prompts, responses, rewards)
+    sel = build_pairs(PairsConfig(mode="sft_filter", reward="belief", threshold=0.5), prompts, responses, rewards)
     assert [(e.id, e.score) for e in sel.sft] == [("p/r0", 0.9), ("p/r2", 0.6)]
-    sel = build(PairsConfig(mode="sft_filter", reward="belief", top_fraction=0.34), prompts, responses, rewards)
+    sel = build_pairs(PairsConfig(mode="sft_filter", reward="belief", top_fraction=0.34), prompts, responses, rewards)
     assert [e.id for e in sel.sft] == ["p/r0", "p/r2"]  # ceil(0.34 · 3) = 2
 
 
@@ -158,12 +167,12 @@ def test_rewards_plugin_registers_its_components(fake_registry):
 
 
 def test_build_by_name_and_unknown_reward_name(fake_registry):
-    rew = build_component("reward_combiner", "rewards/factscore", {"gamma": 0}, Context(), key="reward.args")
+    rew = build_component(RewardCombiner, "rewards/factscore", {"gamma": 0}, Context(), key="reward.args")
     assert one(rew, item("p", "p/r0", "t", ["S", "NS"])).value == 0.5
     from facttune_core import UnknownComponentError
 
     with pytest.raises(UnknownComponentError, match="rewards/factscore"):
-        build_component("reward_combiner", "rewards/factscor", {}, Context())
+        build_component(RewardCombiner, "rewards/factscor", {}, Context())
 
 
 def test_nan_reward_is_an_error_not_a_number():

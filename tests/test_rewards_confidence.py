@@ -18,7 +18,7 @@ from facttune_rewards.confidence import (
     stem,
 )
 
-from facttune_core import Context, build_component
+from facttune_core import Context, RewardCombiner, build_component
 
 # ---------------------------------------------------------------- equivalence classes
 
@@ -142,12 +142,12 @@ def test_aq_with_fake_generators_through_the_registry(fake_registry):
     args = {"question_generator": {"component": "fake/generator"},
             "answer_generator": {"component": "fake/generator", "args": {"p_true": 0.5}}, "n_samples": 4}
     ctx = Context()
-    rew = build_component("reward_combiner", "rewards/aq", args, ctx, key="reward.args")
+    rew = build_component(RewardCombiner, "rewards/aq", args, ctx, key="reward.args")
     items = _aq_items()[:2]
     first = [r[0].value for r in rew.score(items)]
     assert all(v is not None and 0.0 < v <= 1.0 for v in first)
     misses = ctx.cache.stats.misses
-    again = [r[0].value for r in build_component("reward_combiner", "rewards/aq", args, ctx).score(items)]
+    again = [r[0].value for r in build_component(RewardCombiner, "rewards/aq", args, ctx).score(items)]
     assert again == first and ctx.cache.stats.misses == misses  # all from the call cache
 
 
@@ -155,15 +155,15 @@ def test_aq_bad_sub_component_fails_validation_before_any_model_loads(fake_regis
     from facttune_core import FacttuneError
 
     with pytest.raises(FacttuneError) as err:
-        build_component("reward_combiner", "rewards/aq", {"answer_generator": {"component": "fake/generatr"}},
+        build_component(RewardCombiner, "rewards/aq", {"answer_generator": {"component": "fake/generatr"}},
                         Context(), key="reward.args")
     assert "reward.args.answer_generator" in str(err.value) and "Did you mean 'fake/generator'" in str(err.value)
     with pytest.raises(FacttuneError, match="reward.args.answer_generator: fake/generator: args.n"):
-        build_component("reward_combiner", "rewards/aq",
+        build_component(RewardCombiner, "rewards/aq",
                         {"answer_generator": {"component": "fake/generator", "args": {"n": 0}}}, Context(),
                         key="reward.args")
     with pytest.raises(FacttuneError, match="reward.args.answer_generator: required"):
-        build_component("reward_combiner", "rewards/aq", {}, Context(), key="reward.args")
+        build_component(RewardCombiner, "rewards/aq", {}, Context(), key="reward.args")
 
 
 # ---------------------------------------------------------------- NE

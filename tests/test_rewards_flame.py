@@ -7,10 +7,17 @@ import math
 import pytest
 from _rewards_fakes import ScriptedCtx, ScriptedGenerator, item
 from facttune_rewards.flame import FlameReward, FlameSFT
+from facttune_rewards.prompts import instruction_rating_prompt, parse_rating
 
-from facttune_core import Context, DataError, Prompt, build_component
-from facttune_core.pairs import PairsConfig, build
-from facttune_core.prompts import instruction_rating_prompt, parse_rating
+from facttune_core import (
+    Context,
+    DataError,
+    PairsConfig,
+    Prompt,
+    RewardCombiner,
+    build_component,
+    build_pairs,
+)
 
 
 def judge_script(prompt: str, k: int) -> str:
@@ -73,7 +80,7 @@ def test_flame_pairs_union(fake_registry):
     its = items()
     rewards = [r for row in rew.score(its) for r in row]
     prompts = list({it.prompt.id: it.prompt for it in its}.values())
-    sel = build(PairsConfig(mode="flame"), prompts, [it.response for it in its], rewards)
+    sel = build_pairs(PairsConfig(mode="flame"), prompts, [it.response for it in its], rewards)
     assert sorted((p.reward, p.chosen_id, p.rejected_id) for p in sel.pairs) == [
         ("factuality", "bio/r1", "bio/r0"), ("instruction", "bio/r0", "bio/r1"),
         ("instruction", "poem/r0", "poem/r1")]
@@ -98,7 +105,7 @@ def test_flame_unparsed_fact_seeking_counts_and_is_not_fact_seeking(fake_registr
 def test_flame_with_a_reward_combiner_as_instruction_reward(fake_registry):
     args = {"judge": {"component": "fake/generator"},
             "instruction_reward": {"component": "fake/reward", "args": {"name": "rm"}}}
-    rew = build_component("reward_combiner", "rewards/flame", args, Context(), key="reward.args")
+    rew = build_component(RewardCombiner, "rewards/flame", args, Context(), key="reward.args")
     its = [item("bio", "bio/r0", "t", ["S", "NS"], meta={"fact_seeking": True})]
     t = table(rew.score(its))
     assert t[("bio/r0", "instruction")] == 0.5 and t[("bio/r0", "factuality")] == 0.5
@@ -106,7 +113,7 @@ def test_flame_with_a_reward_combiner_as_instruction_reward(fake_registry):
     from facttune_core import ComponentError
 
     with pytest.raises(ComponentError, match="gave: rm"):
-        build_component("reward_combiner", "rewards/flame", bad, Context(), key="reward.args").score(its)
+        build_component(RewardCombiner, "rewards/flame", bad, Context(), key="reward.args").score(its)
 
 
 def test_flame_config_errors(fake_registry):
@@ -140,7 +147,7 @@ def test_flame_sft_own_answers_for_fact_seeking_human_for_the_rest(fake_registry
     assert texts[0].endswith("Question: Tell me a bio of Ada Quill.\nAnswer:")
     assert d.stop == ("\n\nQuestion:",) and d.chat is False and d.temperature == 0.0
     assert gen.model_name == "flame-sft:base-lm"
-    sel = build(PairsConfig(mode="sft"), prompts, [r for rs in out for r in rs], [])
+    sel = build_pairs(PairsConfig(mode="sft"), prompts, [r for rs in out for r in rs], [])
     assert [(e.prompt, e.completion, e.source) for e in sel.sft] == [
         ("Tell me a bio of Ada Quill.", "Ada Quill was a cartographer.", "model"),
         ("Write a poem about cats.", "Cats nap in sun.", "human")]

@@ -16,7 +16,7 @@ from facttune_rewards import register_commands
 from facttune_rewards.labeled import labeled_pairs, load_labeled, read_labeled, summarize_file
 from typer.testing import CliRunner
 
-from facttune_core import Context, DataError, FacttuneError, build_component
+from facttune_core import Context, DataError, FacttuneError, PromptSource, build_component
 
 FIX = Path(__file__).parent / "fixtures" / "factscore_labeled"
 FILES = [FIX / f"Model{x}.jsonl" for x in "ABC"]
@@ -71,7 +71,7 @@ def test_labeled_pairs_counted():
 
 def test_prompt_source_resolves_paths_relative_to_the_recipe(fake_registry, tmp_path):
     ctx = Context(recipe_path=FIX / "recipe.toml")
-    src = build_component("prompt_source", "rewards/factscore-labeled",
+    src = build_component(PromptSource, "rewards/factscore-labeled",
                           {"paths": ["ModelA.jsonl", "ModelB.jsonl"], "limit": 2}, ctx)
     bundle = src.load()
     assert [p.id for p in bundle.prompts] == ["ada-quill", "bruno-vell"] and len(bundle.responses) == 4
@@ -124,8 +124,7 @@ def test_cli_table_and_json():
 
 
 def test_recipe_builds_and_counts_pairs(fake_registry, tmp_path):
-    from facttune_core.pipeline import Pipeline
-    from facttune_core.recipe import load_recipe
+    from facttune_core import Pipeline, load_recipe
 
     recipe = tmp_path / "labeled.toml"
     paths = ", ".join(f'"{os.path.relpath(f, tmp_path)}"' for f in FILES)
@@ -161,7 +160,7 @@ def test_paper_numbers_on_the_real_labelled_files():
 
 @needs_real
 def test_shipped_recipe_validates(fake_registry):
-    from facttune_core.recipe import load_recipe
+    from facttune_core import load_recipe
 
     r = load_recipe(Path(__file__).resolve().parents[1] / "recipes" / "factscore-labeled.toml")
     assert r.stages() == ["data", "reward", "pairs"]

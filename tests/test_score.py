@@ -15,7 +15,7 @@ import pytest
 from pydantic import BaseModel
 
 from facttune_core import DataError, Evidence, FacttuneError, hookimpl, metrics
-from facttune_core.errors import ConfigError
+from facttune_core.contract.errors import ConfigError
 from facttune_core.scoring import GivenResponses, read_input, score
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -373,7 +373,8 @@ def _register(register) -> None:
 
 
 def test_a_stage_failing_on_a_topic_is_traced_to_its_line(fake_registry, tmp_path, monkeypatch):
-    from facttune_core import plugins, testing
+    from facttune_core import testing
+    from facttune_core.contract import plugins
 
     mod = types.ModuleType("strict_plugin")
     mod.PLUGIN_NAME = "strict"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from facttune_core.concurrency import PriceTable
+from facttune_core import PriceTable
 from facttune_core.estimate import MESSAGE_OVERHEAD
 from facttune_core.scoring import CLAIMS_PER_SENTENCE, dry_run, score
 

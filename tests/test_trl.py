@@ -13,7 +13,7 @@ import pytest
 from _trl_tiny import make_tiny_model, tiny_pairs, tiny_sft
 from facttune_trl import DPOTrainerComponent, SFTTrainerComponent
 from facttune_trl.components import worker_command
-from facttune_trl.worker import ABORT_ENV, TRL_MAX_LENGTH_DEFAULT
+from facttune_trl.worker import TRL_MAX_LENGTH_DEFAULT
 
 from facttune_core import (
     ComponentError,
@@ -21,10 +21,15 @@ from facttune_core import (
     Context,
     DataError,
     FacttuneError,
+    Pipeline,
     SFTExample,
     TrainData,
+    Trainer,
     get_registry,
+    load_recipe,
 )
+from facttune_core.run.stages import TRAIN
+from facttune_core.testing import fake_recipe_text
 
 FAST_DPO = {"max_steps": 4, "learning_rate": 5e-3, "per_device_train_batch_size": 4, "save_steps": 2,
             "max_length": 64, "beta": 0.1}
@@ -35,16 +40,20 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_tiny_model(tmp_path_factory.mktemp("tiny") / "chat")
 
 
-def dpo(args: dict | None = None, model: dict | None = None, key: str = "train") -> DPOTrainerComponent:
-    cfg = DPOTrainerComponent.Config.model_validate({"args": args or {}, "model": model or {}})
+ABORT = Path(__file__).with_name("_trl_abort.py")
+
+
+def dpo(args: dict | None = None, model: dict | None = None, key: str = "train",
+        launcher: str | None = None) -> DPOTrainerComponent:
+    cfg = DPOTrainerComponent.Config.model_validate({"args": args or {}, "model": model or {}, "launcher": launcher})
     return DPOTrainerComponent(cfg, Context(key=key))
 
 
 # ---------------------------------------------------------------------------- registry / config (no TRL)
 def test_registered_and_import_is_light():
     reg = get_registry()
-    assert reg.get("trainer", "trl/dpo").factory is DPOTrainerComponent
-    assert reg.get("trainer", "trl/sft").factory is SFTTrainerComponent
+    assert reg.get(Trainer, "trl/dpo").factory is DPOTrainerComponent
+    assert reg.get(Trainer, "trl/sft").factory is SFTTrainerComponent
     code = ("import sys, facttune_trl, facttune_trl.config, facttune_trl.components; "
             "heavy = [m for m in ('torch', 'transformers', 'trl', 'peft', 'datasets', 'bitsandbytes', 'matplotlib') "
             "if m in sys.modules]; print(heavy); sys.exit(1 if heavy else 0)")
@@ -69,9 +78,9 @@ def test_unknown_trl_argument_is_one_line_naming_the_key():
 
 
 def test_recipe_validation_reports_train_keys(tmp_path):
-    from facttune_core.components import validate_args
+    from facttune_core.contract.registry import validate_args
 
-    spec = get_registry().get("trainer", "trl/dpo")
+    spec = get_registry().get(Trainer, "trl/dpo")
     with pytest.raises(ConfigError) as e:
         validate_args(spec, {"args": {"lerning_rate": 1e-5}, "model": {}}, "train")
     assert str(e.value).splitlines() == ["train.args.lerning_rate: unknown TRL DPOConfig argument. "
@@ -97,10 +106,28 @@ def test_static_field_lists_match_installed_trl():
     assert SFTConfig.__dataclass_fields__["max_length"].default == TRL_MAX_LENGTH_DEFAULT
 
 
-def test_launcher_env(monkeypatch, tmp_path):
-    monkeypatch.setenv("FACTTUNE_TRL_LAUNCHER", "accelerate launch --num_processes 2")
-    assert worker_command(tmp_path / "job.json") == ["accelerate", "launch", "--num_processes", "2", "-m",
-                                                     "facttune_trl.worker", str(tmp_path / "job.json")]
+def test_launcher_is_a_recipe_key(fake_registry, tmp_path):
+    """``[train] launcher`` reaches the trainer's config, its worker command, the manifest and the
+    stage key; no environment variable takes part."""
+    assert worker_command(tmp_path / "job.json") == [sys.executable, "-m", "facttune_trl.worker",
+                                                     str(tmp_path / "job.json")]
+    assert worker_command(tmp_path / "job.json", "accelerate launch --num_processes 2") == [
+        "accelerate", "launch", "--num_processes", "2", "-m", "facttune_trl.worker", str(tmp_path / "job.json")]
+    recipe = tmp_path / "r.toml"
+    recipe.write_text(fake_recipe_text().replace('component = "fake/trainer"', 'component = "trl/dpo"'))
+    plain = load_recipe(recipe)
+    launched = load_recipe(recipe, ['train.launcher="accelerate launch --num_processes 2"'])
+    assert plain.configs["train"].launcher is None
+    assert launched.configs["train"].launcher == "accelerate launch --num_processes 2"
+    assert launched.stage_config("train")["config"]["launcher"] == "accelerate launch --num_processes 2"
+
+    def train_key(resolved):
+        pipe = Pipeline(resolved, tmp_path / "run")
+        return pipe.executor.key(pipe.plan(TRAIN), "upstream")
+
+    assert train_key(launched) != train_key(plain)
+    with pytest.raises(FacttuneError, match=r"train\.launcher: unknown key"):
+        load_recipe(tmp_path / "r.toml", ['train.component="fake/trainer"', 'train.launcher="accelerate launch"'])
 
 
 # ---------------------------------------------------------------------------- data errors (no worker)
@@ -121,6 +148,8 @@ def test_empty_and_malformed_pairs(tmp_path):
     notext = replace(good[0], prompt=None)
     with pytest.raises(DataError, match="pair 'p0': 'prompt' is NoneType, not text"):
         dpo().train(TrainData(pairs=[notext]), tmp_path / "d")
+    with pytest.raises(ConfigError, match=r"^train\.model\.name: no base model to train"):
+        dpo().train(TrainData(pairs=tiny_pairs(2)), tmp_path / "f")
     with pytest.raises(DataError, match="^train: no SFT examples"):
         SFTTrainerComponent(SFTTrainerComponent.Config(), Context(key="train")).train(TrainData(), tmp_path / "e")
     for d in ("a", "b", "c", "d", "e"):
@@ -166,19 +195,18 @@ def test_bad_arg_value_is_one_line(tiny_model, tmp_path):
     assert not (tmp_path / "adapter").exists()
 
 
-def test_dpo_kill_resume_and_learns(tiny_model, tmp_path, monkeypatch):
+def test_dpo_kill_resume_and_learns(tiny_model, tmp_path):
     from facttune_trl.logprobs import pair_margins
 
     out = tmp_path / "train"
     pairs = tiny_pairs(8)
     # 1) a run killed right after the checkpoint of step 2: an error, no adapter, a checkpoint
-    monkeypatch.setenv(ABORT_ENV, "2")
+    killed = dpo(FAST_DPO, {"name": str(tiny_model), "lora_r": 8}, launcher=f"{sys.executable} {ABORT} 2")
     with pytest.raises(ComponentError) as e:
-        dpo(FAST_DPO, {"name": str(tiny_model), "lora_r": 8}).train(TrainData(pairs=pairs), out)
+        killed.train(TrainData(pairs=pairs), out)
     assert "\n" not in str(e.value) and "exit code 3" in str(e.value)
     assert not (out / "adapter").exists()
     assert (out / "checkpoints" / "checkpoint-2" / "trainer_state.json").exists()
-    monkeypatch.delenv(ABORT_ENV)
     # 2) the rerun resumes from step 2 and finishes
     comp = dpo(FAST_DPO, {"name": str(tiny_model), "lora_r": 8})
     res = comp.train(TrainData(pairs=pairs), out)

@@ -51,7 +51,7 @@ def test_qlora_nf4_dpo_on_smollm2_cpu(smollm2: str, tmp_path: Path) -> None:
     assert sum(g > 0 for g in gain) >= 6
 
 
-def test_worker_runs_under_accelerate_launch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_worker_runs_under_accelerate_launch(tmp_path: Path) -> None:
     import shutil
 
     from _trl_tiny import make_tiny_model
@@ -59,9 +59,9 @@ def test_worker_runs_under_accelerate_launch(tmp_path: Path, monkeypatch: pytest
     if shutil.which("accelerate") is None:
         pytest.skip("the accelerate CLI is not on PATH")
     model = make_tiny_model(tmp_path / "tiny")
-    monkeypatch.setenv("FACTTUNE_TRL_LAUNCHER", "accelerate launch --num_processes 1 --cpu")
     cfg = DPOTrainerComponent.Config.model_validate({
-        "args": {"max_steps": 2, "learning_rate": 5e-3, "max_length": 64}, "model": {"name": str(model)}})
+        "args": {"max_steps": 2, "learning_rate": 5e-3, "max_length": 64}, "model": {"name": str(model)},
+        "launcher": "accelerate launch --num_processes 1 --cpu"})
     res = DPOTrainerComponent(cfg, Context(key="train")).train(TrainData(pairs=tiny_pairs(8)), tmp_path / "out")
     assert res.metrics["steps"] == 2 and (res.adapter_dir / "adapter_model.safetensors").exists()
     assert (tmp_path / "out" / "worker.log").read_text().startswith("$ accelerate launch --num_processes 1 --cpu")

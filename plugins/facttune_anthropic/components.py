@@ -1,141 +1,181 @@
 """Anthropic Messages API components.
 
-Only the backend is Anthropic-specific; batching, caching, limits, retries and accounting live in
-``facttune_core.concurrency``. The Messages API returns no logprobs, so the verifier reads the text
-(FActScore's rule) and there is no belief scorer. The SDK is imported when a call is made.
+Batching, caching, limits, retries and accounting are the core's API runner; the prompts and parsers
+are the core's judge prompts; the wire format is :mod:`.backend`. The Messages API returns no
+logprobs and takes no seeds, so the verifier reads the text (FActScore's rule) and there is no belief
+scorer.
 """
 
 from __future__ import annotations
 
-import functools
-import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, ClassVar
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from facttune_core import ConfigError, Context
-from facttune_core.concurrency import (
+from facttune_core import (
+    CHAT_EXTRACT_SYSTEM,
+    CHAT_TRUE_FALSE_SYSTEM,
     ApiConfig,
-    ChatBackend,
-    ChatClaimExtractor,
-    ChatGenerator,
+    ApiRunner,
+    CallEstimate,
     ChatRequest,
-    ChatResult,
-    ChatVerifier,
-    ClaimsConfig,
-    Failure,
+    Claim,
+    ConfigError,
+    Context,
+    Decoding,
+    Evidence,
     GeneratorConfig,
-    MalformedResponse,
-    VerifierConfig,
-    classify_sdk_error,
-    shared_ssl_context,
+    PriceTable,
+    Prompt,
+    Response,
+    Verdict,
+    estimate_requests,
+    extract_prompt,
+    merge_short_sentences,
+    parse_fact_lines,
+    parse_true_false,
+    sentence_claims,
+    split_sentences,
+    verify_prompt,
 )
 
+from .backend import AnthropicBackend
+
 PRICES = Path(__file__).with_name("prices.json")
-DEFAULT_MODEL = "claude-haiku-4-5"
-MODEL_DOC = "Anthropic model name (e.g. claude-haiku-4-5, claude-sonnet-4-5)"
-KEY_DOC = "environment variable holding the API key"
-OFFICIAL_URL = "https://api.anthropic.com"
 
 
-@functools.lru_cache(maxsize=1)
-def _sdk_takes_sampling() -> bool:
-    import inspect
+class _Fields(ApiConfig):
+    """What every Anthropic component's table shares."""
 
-    from anthropic.resources.messages import AsyncMessages
-
-    return "temperature" in inspect.signature(AsyncMessages.create).parameters
-
-
-class AnthropicBackend:
-    """One Messages call with ``anthropic.AsyncAnthropic`` (SDK retries off: ours run)."""
-
-    provider = "anthropic"
-
-    def __init__(self, config: ApiConfig, ctx: Context) -> None:
-        self.c = config
-        self.ctx = ctx
-        self.url = config.base_url or os.environ.get("ANTHROPIC_BASE_URL") or OFFICIAL_URL
-
-    def _key(self, name: str) -> str:
-        return f"{self.ctx.key}.{name}" if self.ctx.key else name
-
-    def open(self) -> Any:
-        import anthropic
-
-        key = os.environ.get(self.c.api_key_env)
-        if not key:
-            raise ConfigError(f"environment variable {self.c.api_key_env} is not set (the Anthropic API key); "
-                              "export it, or name another variable here", key=self._key("api_key_env"))
-        return anthropic.AsyncAnthropic(api_key=key, base_url=self.c.base_url, timeout=self.c.timeout,
-                                        max_retries=0,
-                                        http_client=anthropic.DefaultAsyncHttpxClient(verify=shared_ssl_context()))
-
-    async def close(self, client: Any) -> None:
-        await client.close()
-
-    async def complete(self, client: Any, req: ChatRequest) -> ChatResult:
-        kw: dict[str, Any] = {"model": self.c.model, "max_tokens": req.max_tokens,
-                              "messages": [{"role": "user", "content": req.user}]}
-        if req.system:
-            kw["system"] = req.system
-        if _sdk_takes_sampling():  # SDKs up to 1.x; the 2.x SDK dropped temperature / top_p (API default)
-            if req.top_p is not None:  # models of 2025 refuse temperature and top_p together
-                kw["top_p"] = req.top_p
-            elif req.temperature is not None:
-                kw["temperature"] = req.temperature
-        if req.stop:
-            kw["stop_sequences"] = [s for s in req.stop if s.strip()]
-        resp = await client.messages.create(**kw)
-        if isinstance(resp, str) or getattr(resp, "content", None) is None:
-            raise MalformedResponse("no content in the answer")
-        text = "".join(getattr(b, "text", "") for b in resp.content if getattr(b, "type", "") == "text")
-        usage = resp.usage
-        return ChatResult(text=text, tokens_in=int(getattr(usage, "input_tokens", 0) or 0),
-                          tokens_out=int(getattr(usage, "output_tokens", 0) or 0),
-                          finish_reason=getattr(resp, "stop_reason", None))
-
-    def classify(self, exc: BaseException) -> Failure | None:
-        import anthropic
-
-        return classify_sdk_error(exc, anthropic, self.url, self.c.timeout, self.c.api_key_env)
-
-
-class _Fields(BaseModel):
-    """The fields whose defaults differ per provider; the rest come from the shared configs."""
-
-    model: str = Field(DEFAULT_MODEL, description=MODEL_DOC)
-    api_key_env: str = Field("ANTHROPIC_API_KEY", description=KEY_DOC)
+    model: str = Field("claude-haiku-4-5", description="Anthropic model name (e.g. claude-haiku-4-5, "
+                                                       "claude-sonnet-4-5)")
+    api_key_env: str = Field("ANTHROPIC_API_KEY", description="environment variable holding the API key")
 
 
 class _Anthropic:
-    price_file = PRICES
+    """A config, a context, the backend and the runner."""
 
-    def make_backend(self) -> ChatBackend:
-        return AnthropicBackend(self.c, self.ctx)  # type: ignore[attr-defined]
+    def __init__(self, config: _Fields, ctx: Context) -> None:
+        self.ctx = ctx
+        self.model_name = config.model
+        self.judge_name = f"anthropic:{config.model}"
+        self.backend = AnthropicBackend(config, ctx)
+        self.runner = ApiRunner(ctx, config, self.backend, PriceTable.from_json(PRICES, config.prices))
 
 
-class Messages(_Anthropic, ChatGenerator):
-    """Anthropic Messages API: n samples per prompt (no seeds: the API has none)."""
-
-    supports_seed: ClassVar[bool] = False
+class Messages(_Anthropic):
+    """Anthropic Messages API: n samples per prompt, one call each (no seeds: the API has none)."""
 
     class Config(_Fields, GeneratorConfig):
-        pass
+        temperature: float = Field(1.0, ge=0.0, le=2.0)
+        top_p: float = Field(1.0, gt=0.0, le=1.0)
+        max_tokens: int = Field(512, ge=1)
+        seed: int | None = Field(None, description="ignored: the Messages API takes no seed")
+        system: str | None = Field(None, description="system prompt")
+        stop: list[str] = Field(default_factory=list)
+        adapter: str | None = Field(None, description="not supported by API generators")
+
+    def __init__(self, config: Config, ctx: Context) -> None:
+        if config.adapter:
+            raise ConfigError("an API generator cannot apply a LoRA adapter; serve it as a model "
+                              "(e.g. vLLM --lora-modules name=dir) and set model", key=ctx.key_for("adapter"))
+        super().__init__(config, ctx)
+        self.c = config
+
+    def generate(self, prompts: Sequence[Prompt], n: int = 1, decoding: Decoding | None = None
+                 ) -> list[list[Response]]:
+        c = self.c
+        d = decoding or Decoding(temperature=c.temperature, top_p=c.top_p, max_new_tokens=c.max_tokens,
+                                 stop=tuple(c.stop), seed=c.seed)
+        values = iter(self.runner.run([ChatRequest.for_sample(p.text, c.system, d, k, seeds=False)
+                                       for p in prompts for k in range(n)]))
+        out: list[list[Response]] = []
+        for p in prompts:
+            row = []
+            for k in range(n):
+                v = next(values)
+                row.append(Response(id=f"{p.id}/r{k}", prompt_id=p.id, text=v["text"].strip(), topic=p.topic,
+                                    sample=k, model=c.model, prompt_tokens=v["tokens_in"],
+                                    completion_tokens=v["tokens_out"], finish_reason=v["finish_reason"]))
+            out.append(row)
+        return out
 
 
-class Claims(_Anthropic, ChatClaimExtractor):
-    """Atomic claims per sentence by a Claude judge."""
+class Claims(_Anthropic):
+    """Atomic claims per sentence by a Claude judge (few-shot, ``- fact`` lines)."""
 
-    class Config(_Fields, ClaimsConfig):
-        pass
+    class Config(_Fields):
+        max_tokens: int = Field(256, ge=1)
+        merge_short: int = Field(0, ge=0, description="merge sentences of <= N words into the next (FactTune: 11)")
+        max_facts: int = Field(32, ge=1, description="facts kept per sentence")
+        system: str | None = Field(CHAT_EXTRACT_SYSTEM, description="system prompt (None: none)")
+
+    def __init__(self, config: Config, ctx: Context) -> None:
+        super().__init__(config, ctx)
+        self.c = config
+
+    def extract(self, responses: Sequence[Response]) -> list[list[Claim]]:
+        return sentence_claims(responses, self._facts, self.ctx, merge_short=self.c.merge_short)
+
+    def estimate(self, responses: Sequence[Response]) -> CallEstimate:
+        """What ``extract`` would send (one call per sentence), sending nothing."""
+        sentences = []
+        for r in responses:
+            sents = split_sentences(r.text)
+            if self.c.merge_short:
+                sents = merge_short_sentences(sents, self.c.merge_short)
+            sentences += [(r, s) for s in sents]
+        return estimate_requests(self.runner, self._requests(sentences))
+
+    def _requests(self, sentences: list[tuple[Response, str]]) -> list[ChatRequest]:
+        c = self.c
+        return [ChatRequest(user=extract_prompt(s, r.topic), system=c.system, max_tokens=c.max_tokens,
+                            temperature=c.temperature) for r, s in sentences]
+
+    def _facts(self, sentences: list[tuple[Response, str]]) -> list[list[str]]:
+        c = self.c
+        values = self.runner.run(self._requests(sentences))
+        out = []
+        for v in values:
+            facts, dropped = parse_fact_lines(v["text"], max_facts=c.max_facts)
+            if dropped:
+                self.ctx.count("dropped_lines", dropped)
+            out.append(facts)
+        return out
 
 
-class TrueFalse(_Anthropic, ChatVerifier):
-    """True/False verdict over the evidence by a Claude judge (text: the API has no logprobs)."""
+class TrueFalse(_Anthropic):
+    """True/False verdict over the evidence by a Claude judge (FActScore's rule on the text)."""
 
-    supports_logprobs: ClassVar[bool] = False
-
-    class Config(_Fields, VerifierConfig):
+    class Config(_Fields):
+        max_tokens: int = Field(16, ge=1, description="room for a chatty 'The statement is true.'")
         logprobs: bool = Field(False, description="the Messages API has no logprobs: always false")
+        top_logprobs: int = Field(20, ge=1, le=20, description="unused: the Messages API has no logprobs")
+        system: str | None = Field(CHAT_TRUE_FALSE_SYSTEM, description="system prompt (None: none)")
+
+    def __init__(self, config: Config, ctx: Context) -> None:
+        super().__init__(config, ctx)
+        self.c = config
+        if config.logprobs:
+            raise ConfigError("anthropic does not return logprobs; set logprobs = false",
+                              key=ctx.key_for("logprobs"))
+
+    def _requests(self, claims: Sequence[Claim], evidence: Sequence[Evidence | None]) -> list[ChatRequest]:
+        c = self.c
+        return [ChatRequest(user=verify_prompt(cl.text, cl.topic, ev.passages if ev else ()), system=c.system,
+                            max_tokens=c.max_tokens, temperature=c.temperature)
+                for cl, ev in zip(claims, evidence, strict=True)]
+
+    def estimate(self, claims: Sequence[Claim], evidence: Sequence[Evidence | None]) -> CallEstimate:
+        """What ``verify`` would send (one call per claim), sending nothing."""
+        return estimate_requests(self.runner, self._requests(claims, evidence))
+
+    def verify(self, claims: Sequence[Claim], evidence: Sequence[Evidence | None]) -> list[Verdict]:
+        values = self.runner.run(self._requests(claims, evidence))
+        out: list[Verdict] = []
+        for cl, v in zip(claims, values, strict=True):
+            text = v["text"] or ""
+            self.ctx.count("verdicts_by_text")
+            out.append(Verdict(claim_id=cl.id, supported=parse_true_false(text), judge=self.judge_name, raw=text))
+        return out

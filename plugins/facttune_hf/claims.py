@@ -7,9 +7,15 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from facttune_core import Claim, Context, Response, runtime_field
-from facttune_core.prompts import extract_prompt, parse_fact_lines
-from facttune_core.text import merge_short_sentences, split_sentences
+from facttune_core import (
+    Claim,
+    Context,
+    Response,
+    extract_prompt,
+    parse_fact_lines,
+    runtime_field,
+    sentence_claims,
+)
 
 from .generate import Loader, ModelFields, decode_batch, encode_prompt, model_key
 
@@ -55,34 +61,20 @@ class HFClaims(Loader):
         return out
 
     def extract(self, responses: Sequence[Response]) -> list[list[Claim]]:
-        per_response: list[list[tuple[int, str]]] = []
-        todo: list[str] = []
-        for r in responses:
-            sents = split_sentences(r.text)
-            if self.c.merge_short:
-                sents = merge_short_sentences(sents, self.c.merge_short)
-            kept = []
-            for i, s in enumerate(sents):
-                if len(s.split()) < self.c.min_words:
-                    self.ctx.count("dropped_fragments")
-                    continue
-                kept.append((i, s))
-                todo.append(s)
-            per_response.append(kept)
-        uniq = list(dict.fromkeys(todo))
+        return sentence_claims(responses, self._parsed, self.ctx, merge_short=self.c.merge_short,
+                               min_words=self.c.min_words)
+
+    def _parsed(self, sentences: list[tuple[Response, str]]) -> list[list[str]]:
+        """The facts of each sentence (each distinct sentence asked once)."""
+        uniq = list(dict.fromkeys(s for _, s in sentences))
         answers = dict(zip(uniq, self._facts(uniq), strict=True)) if uniq else {}
-        out: list[list[Claim]] = []
-        for r, kept in zip(responses, per_response, strict=True):
-            claims: list[Claim] = []
-            for i, s in kept:
-                facts, dropped = parse_fact_lines(answers[s], max_facts=self.c.max_facts)
-                if dropped:
-                    self.ctx.count("dropped_lines", dropped)
-                if not facts and self.c.fallback_sentence:
-                    self.ctx.count("fallback_sentences")
-                    facts = [s]
-                for f in facts:
-                    claims.append(Claim(id=f"{r.id}/c{len(claims)}", response_id=r.id, prompt_id=r.prompt_id,
-                                        text=f, topic=r.topic, sentence=s, sentence_index=i))
-            out.append(claims)
+        out = []
+        for _, s in sentences:
+            facts, dropped = parse_fact_lines(answers[s], max_facts=self.c.max_facts)
+            if dropped:
+                self.ctx.count("dropped_lines", dropped)
+            if not facts and self.c.fallback_sentence:
+                self.ctx.count("fallback_sentences")
+                facts = [s]
+            out.append(facts)
         return out

@@ -13,7 +13,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from facttune_core import ComponentError, ConfigError, Context, Decoding, Prompt, Response, runtime_field
+from facttune_core import (
+    ComponentError,
+    ConfigError,
+    Context,
+    Decoding,
+    GeneratorConfig,
+    Prompt,
+    Response,
+    runtime_field,
+)
 
 from .models import Loaded, adapter_identity, load
 
@@ -38,15 +47,15 @@ class Loader:
     def __init__(self, config: ModelFields, ctx: Context) -> None:
         self.c = config
         self.ctx = ctx
-        self.adapter_id = adapter_identity(config.adapter, f"{ctx.key}.adapter")
-        self.lm = load(config.model, key=f"{ctx.key}.model", dtype=config.dtype, device=config.device,
+        self.adapter_id = adapter_identity(config.adapter, ctx.key_for("adapter"))
+        self.lm = load(config.model, key=ctx.key_for("model"), dtype=config.dtype, device=config.device,
                        adapter=config.adapter, trust_remote_code=config.trust_remote_code)
         self.has_template = bool(getattr(self.lm.tokenizer, "chat_template", None))
 
     def use_chat(self, want: Any, error: type[ConfigError] | type[ComponentError] = ConfigError) -> bool:
         """``want``: "auto" | True | False. True without a chat template is a one-line error."""
         if want is True and not self.has_template:
-            raise error(f"chat = true but model '{self.c.model}' has no chat template", key=f"{self.ctx.key}.chat")
+            raise error(f"chat = true but model '{self.c.model}' has no chat template", key=self.ctx.key_for("chat"))
         return self.has_template if want == "auto" else bool(want)
 
 
@@ -153,7 +162,7 @@ def decode_batch(lm: Loaded, ids: list[list[int]], seeds: list[int], *, temperat
 class HFGenerate(Loader):
     """Sample responses from a local transformers model (chat template when it has one)."""
 
-    class Config(ModelFields):
+    class Config(ModelFields, GeneratorConfig):
         n: int = Field(4, ge=1, description="samples per prompt (the pipeline may pass its own n)")
         temperature: float = Field(1.0, ge=0.0, description="0 = greedy")
         top_p: float = Field(1.0, gt=0.0, le=1.0)
@@ -194,7 +203,7 @@ class HFGenerate(Loader):
                 if len(ids) > limit:
                     raise ComponentError(
                         f"prompt '{p.id}' has {len(ids)} tokens; the limit is {limit} (model context "
-                        f"{self.lm.context_length}, max_new_tokens {max_new})", key=f"{self.ctx.key}.max_input_tokens")
+                        f"{self.lm.context_length}, max_new_tokens {max_new})", key=self.ctx.key_for("max_input_tokens"))
                 encoded[p.text] = ids
         params = {"temperature": temperature, "top_p": top_p, "max_new_tokens": max_new, "stop": stop,
                   "seed": seed, "chat": chat, "system": system}

@@ -20,8 +20,19 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from facttune_core import Claim, Context, Evidence, Passage, Verdict, runtime_field
-from facttune_core.prompts import FALSE_WORDS, TRUE_WORDS, belief_prefix, verify_prefix, verify_suffix
+from facttune_core import (
+    FALSE_WORDS,
+    TRUE_WORDS,
+    Claim,
+    Context,
+    Evidence,
+    Passage,
+    Verdict,
+    belief_prefix,
+    runtime_field,
+    verify_prefix,
+    verify_suffix,
+)
 
 from .generate import Loader, ModelFields, model_key
 from .models import Loaded
@@ -202,7 +213,7 @@ class _LogitJudge(Loader):
             from facttune_core import ConfigError
 
             raise ConfigError(f"model '{config.model}': the tokenizer has no distinct True/False tokens",
-                              key=f"{ctx.key}.model")
+                              key=ctx.key_for("model"))
         self.judge_name = model_key(config.model, self.adapter_id)
 
     def texts(self, claim: Claim, evidence: Evidence | None) -> tuple[str, str]:

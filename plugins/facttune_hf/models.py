@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from facttune_core import ConfigError, cache_dir
+from facttune_core import ConfigError, cache_dir, native_bf16
 
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 MARKER = "facttune-converted.json"
@@ -235,21 +235,6 @@ def choose_device(device: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def cpu_bf16_fast() -> bool:
-    """True where the CPU has native bf16 (AVX512-BF16 / AMX): bf16 then runs ~2x faster than fp32."""
-    import torch
-
-    cpu = getattr(torch, "cpu", None)
-    for probe in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
-        fn = getattr(cpu, probe, None)
-        try:
-            if fn is not None and fn():
-                return True
-        except Exception:  # pragma: no cover - probe missing in this torch
-            continue
-    return False
-
-
 def choose_dtype(dtype: str, device: str) -> Any:
     import torch
 
@@ -258,8 +243,8 @@ def choose_dtype(dtype: str, device: str) -> Any:
     if dtype != "auto":
         return table[dtype]
     if device.startswith("cuda"):
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return torch.bfloat16 if cpu_bf16_fast() else torch.float32
+        return torch.bfloat16 if native_bf16(cuda=True) else torch.float16
+    return torch.bfloat16 if native_bf16(cuda=False) else torch.float32
 
 
 def load(name: str, *, key: str, dtype: str = "auto", device: str = "auto", adapter: str | None = None,
@@ -309,8 +294,3 @@ def load(name: str, *, key: str, dtype: str = "auto", device: str = "auto", adap
         _LOADED[cache_key] = loaded
         return loaded
 
-
-def clear_loaded() -> None:
-    """Forget every loaded model (tests)."""
-    with _LOAD_LOCK:
-        _LOADED.clear()

@@ -33,8 +33,8 @@ class RewardModel:
         self.c = config
         self.ctx = ctx
         if config.adapter:
-            raise ConfigError("adapters are not supported for reward models", key=f"{ctx.key}.adapter")
-        path = resolve_model_path(config.model, f"{ctx.key}.model")
+            raise ConfigError("adapters are not supported for reward models", key=ctx.key_for("adapter"))
+        path = resolve_model_path(config.model, ctx.key_for("model"))
         dev = choose_device(config.device)
         key = (path, config.dtype, dev, config.trust_remote_code)
         with _LOCK:
@@ -48,7 +48,7 @@ class RewardModel:
                 except (OSError, ValueError) as exc:
                     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                     raise ConfigError(f"cannot load reward model '{config.model}': {first}",
-                                      key=f"{ctx.key}.model") from None
+                                      key=ctx.key_for("model")) from None
                 model.to(dev).eval()
                 if tok.pad_token_id is None:
                     tok.pad_token = tok.eos_token
@@ -58,11 +58,11 @@ class RewardModel:
         self.model, self.tok, self.dev = _RMS[key]
         n_labels = int(getattr(self.model.config, "num_labels", 1))
         if config.label >= n_labels:
-            raise ConfigError(f"the reward model has {n_labels} output(s)", key=f"{ctx.key}.label")
+            raise ConfigError(f"the reward model has {n_labels} output(s)", key=ctx.key_for("label"))
         has_template = bool(getattr(self.tok, "chat_template", None))
         self.chat = has_template if config.chat == "auto" else bool(config.chat)
         if self.chat and not has_template:
-            raise ConfigError(f"chat = true but '{config.model}' has no chat template", key=f"{ctx.key}.chat")
+            raise ConfigError(f"chat = true but '{config.model}' has no chat template", key=ctx.key_for("chat"))
 
     def _text(self, prompt: str, response: str) -> str:
         if self.chat:

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from facttune_core import Calibration, Claim, ConfigError, Context, Evidence, Verdict
+from facttune_core import Calibration, Claim, ClaimVerifier, ConfigError, Context, Evidence, Verdict
 
 from .fitting import load_fitted
 
@@ -48,7 +48,7 @@ class Ensemble:
     def __init__(self, config: Config, ctx: Context) -> None:
         self.c = config
         self.ctx = ctx
-        self.members = [ctx.build("claim_verifier", m.component, m.args, key=f"{ctx.key}.members[{i}].args")
+        self.members = [ctx.build(ClaimVerifier, m.component, m.args, key=f"{ctx.key}.members[{i}].args")
                         for i, m in enumerate(config.members)]
         self.calibration: Calibration | None = None
         if config.fitted:

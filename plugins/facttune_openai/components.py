@@ -1,167 +1,210 @@
 """OpenAI chat-completions components (and every OpenAI-compatible server via ``base_url``).
 
-Only the backend is OpenAI-specific; batching, caching, limits, retries and accounting live in
-``facttune_core.concurrency``. The SDK is imported when a call is made, never at import time.
+Batching, caching, limits, retries and accounting are the core's API runner; the prompts and parsers
+are the core's judge prompts (the same question the hf judge asks); the wire format is
+:mod:`.backend`.
 """
 
 from __future__ import annotations
 
-import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from facttune_core import ConfigError, Context
-from facttune_core.concurrency import (
+from facttune_core import (
+    CHAT_EXTRACT_SYSTEM,
+    CHAT_TRUE_FALSE_SYSTEM,
     ApiConfig,
-    BeliefConfig,
-    ChatBackend,
-    ChatBelief,
-    ChatClaimExtractor,
-    ChatGenerator,
+    ApiRunner,
+    CallEstimate,
     ChatRequest,
-    ChatResult,
-    ChatVerifier,
-    ClaimsConfig,
-    Failure,
+    Claim,
+    ComponentError,
+    ConfigError,
+    Context,
+    Decoding,
+    Evidence,
     GeneratorConfig,
-    MalformedResponse,
-    VerifierConfig,
-    classify_sdk_error,
-    shared_ssl_context,
+    PriceTable,
+    Prompt,
+    Response,
+    Verdict,
+    belief_prompt,
+    estimate_requests,
+    extract_prompt,
+    merge_short_sentences,
+    p_true_from_logprobs,
+    parse_fact_lines,
+    parse_true_false,
+    sentence_claims,
+    split_sentences,
+    verify_prompt,
 )
 
+from .backend import OpenAIBackend
+
 PRICES = Path(__file__).with_name("prices.json")
-DEFAULT_MODEL = "gpt-4o-mini"
 MODEL_DOC = "model name as the server knows it (vLLM: the served name; Ollama: e.g. llama3.2)"
-KEY_DOC = "environment variable holding the key; optional when base_url points at a local server"
-OFFICIAL_URL = "https://api.openai.com/v1"
 
 
-def parse_chat_completion(resp: Any) -> ChatResult:
-    """A chat.completion JSON body → ChatResult (first choice; top logprobs of the first 3 tokens)."""
-    try:
-        ch = resp["choices"][0]
-        msg = ch["message"]
-        text = msg.get("content") or ""
-        top = None
-        content = (ch.get("logprobs") or {}).get("content") or []
-        if content:
-            top = [[(str(t["token"]), float(t["logprob"])) for t in (pos.get("top_logprobs") or [])]
-                   or [(str(pos["token"]), float(pos["logprob"]))] for pos in content[:3]]
-        usage = resp.get("usage") or {}
-        return ChatResult(text=str(text), tokens_in=int(usage.get("prompt_tokens") or 0),
-                          tokens_out=int(usage.get("completion_tokens") or 0),
-                          finish_reason=ch.get("finish_reason"), top=top)
-    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
-        raise MalformedResponse(f"not a chat.completion ({type(exc).__name__}: {exc})") from None
+class _Fields(ApiConfig):
+    """What every OpenAI component's table shares."""
 
-
-class OpenAIBackend:
-    """One chat-completions call with ``openai.AsyncOpenAI`` (SDK retries off: ours run)."""
-
-    provider = "openai"
-
-    def __init__(self, config: ApiConfig, ctx: Context) -> None:
-        self.c = config
-        self.ctx = ctx
-        self.no_logprobs = False  # set when the server rejects the logprobs parameters
-        self.url = config.base_url or os.environ.get("OPENAI_BASE_URL") or OFFICIAL_URL
-
-    def _key(self, name: str) -> str:
-        return f"{self.ctx.key}.{name}" if self.ctx.key else name
-
-    def open(self) -> Any:
-        import openai
-
-        key = os.environ.get(self.c.api_key_env)
-        if not key:
-            if self.c.base_url is None:
-                raise ConfigError(f"environment variable {self.c.api_key_env} is not set (the OpenAI API key); "
-                                  "export it, or name another variable here", key=self._key("api_key_env"))
-            key = "no-key"  # local servers (vLLM, llama.cpp, Ollama) accept any key unless started with one
-        return openai.AsyncOpenAI(api_key=key, base_url=self.c.base_url, timeout=self.c.timeout, max_retries=0,
-                                  http_client=openai.DefaultAsyncHttpxClient(verify=shared_ssl_context()))
-
-    async def close(self, client: Any) -> None:
-        await client.close()
-
-    async def complete(self, client: Any, req: ChatRequest) -> ChatResult:
-        import openai
-
-        messages: list[dict[str, str]] = []
-        if req.system:
-            messages.append({"role": "system", "content": req.system})
-        messages.append({"role": "user", "content": req.user})
-        kw: dict[str, Any] = {"model": self.c.model, "messages": messages, "max_tokens": req.max_tokens}
-        if req.temperature is not None:
-            kw["temperature"] = req.temperature
-        if req.top_p is not None:
-            kw["top_p"] = req.top_p
-        if req.stop:
-            kw["stop"] = list(req.stop)
-        if req.seed is not None:
-            kw["seed"] = req.seed
-        if req.top_logprobs and not self.no_logprobs:
-            kw["logprobs"] = True
-            kw["top_logprobs"] = req.top_logprobs
-        try:
-            # The SDK's client (auth, base_url, timeouts, typed errors) without its per-call param
-            # transform and response models: a third less CPU per call, and lenient with the
-            # small deviations of compatible servers. The body is exactly chat.completions.create's.
-            resp = await client.post("/chat/completions", body=kw, cast_to=object)
-        except openai.BadRequestError as exc:
-            if "logprobs" in kw and "logprob" in str(exc).lower():
-                self.no_logprobs = True  # this model/server has none: ask without, read the text
-                self.ctx.count("logprobs_unsupported")
-                return await self.complete(client, req)
-            raise
-        return parse_chat_completion(resp)
-
-    def classify(self, exc: BaseException) -> Failure | None:
-        import openai
-
-        return classify_sdk_error(exc, openai, self.url, self.c.timeout, self.c.api_key_env)
-
-
-class _Fields(BaseModel):
-    """The fields whose defaults differ per provider; the rest come from the shared configs."""
-
-    model: str = Field(DEFAULT_MODEL, description=MODEL_DOC)
-    api_key_env: str = Field("OPENAI_API_KEY", description=KEY_DOC)
+    model: str = Field("gpt-4o-mini", description=MODEL_DOC)
+    api_key_env: str = Field("OPENAI_API_KEY", description="environment variable holding the key; optional "
+                                                           "when base_url points at a local server")
 
 
 class _OpenAI:
-    price_file = PRICES
+    """A config, a context, the backend and the runner."""
 
-    def make_backend(self) -> ChatBackend:
-        return OpenAIBackend(self.c, self.ctx)  # type: ignore[attr-defined]
+    def __init__(self, config: _Fields, ctx: Context) -> None:
+        self.ctx = ctx
+        self.model_name = config.model
+        self.judge_name = f"openai:{config.model}"
+        self.backend = OpenAIBackend(config, ctx)
+        self.runner = ApiRunner(ctx, config, self.backend, PriceTable.from_json(PRICES, config.prices))
 
 
-class Chat(_OpenAI, ChatGenerator):
-    """OpenAI chat completions (or any compatible server): n samples per prompt."""
+class Chat(_OpenAI):
+    """OpenAI chat completions (or any compatible server): n samples per prompt, one call each."""
 
     class Config(_Fields, GeneratorConfig):
-        pass
+        temperature: float = Field(1.0, ge=0.0, le=2.0)
+        top_p: float = Field(1.0, gt=0.0, le=1.0)
+        max_tokens: int = Field(512, ge=1)
+        seed: int | None = Field(None, description="sample k is sent seed + k")
+        system: str | None = Field(None, description="system prompt")
+        stop: list[str] = Field(default_factory=list)
+        adapter: str | None = Field(None, description="not supported by API generators: serve the adapter "
+                                                      "as a model (vLLM --lora-modules) and set model")
+
+    def __init__(self, config: Config, ctx: Context) -> None:
+        if config.adapter:
+            raise ConfigError("an API generator cannot apply a LoRA adapter; serve it as a model "
+                              "(e.g. vLLM --lora-modules name=dir) and set model", key=ctx.key_for("adapter"))
+        super().__init__(config, ctx)
+        self.c = config
+
+    def generate(self, prompts: Sequence[Prompt], n: int = 1, decoding: Decoding | None = None
+                 ) -> list[list[Response]]:
+        c = self.c
+        d = decoding or Decoding(temperature=c.temperature, top_p=c.top_p, max_new_tokens=c.max_tokens,
+                                 stop=tuple(c.stop), seed=c.seed)
+        values = iter(self.runner.run([ChatRequest.for_sample(p.text, c.system, d, k) for p in prompts for k in range(n)]))
+        out: list[list[Response]] = []
+        for p in prompts:
+            row = []
+            for k in range(n):
+                v = next(values)
+                row.append(Response(id=f"{p.id}/r{k}", prompt_id=p.id, text=v["text"].strip(), topic=p.topic,
+                                    sample=k, model=c.model, prompt_tokens=v["tokens_in"],
+                                    completion_tokens=v["tokens_out"], finish_reason=v["finish_reason"]))
+            out.append(row)
+        return out
 
 
-class Claims(_OpenAI, ChatClaimExtractor):
-    """Atomic claims per sentence by an OpenAI-compatible chat judge."""
+class Claims(_OpenAI):
+    """Atomic claims per sentence by an OpenAI-compatible chat judge (few-shot, ``- fact`` lines)."""
 
-    class Config(_Fields, ClaimsConfig):
-        pass
+    class Config(_Fields):
+        max_tokens: int = Field(256, ge=1)
+        merge_short: int = Field(0, ge=0, description="merge sentences of <= N words into the next (FactTune: 11)")
+        max_facts: int = Field(32, ge=1, description="facts kept per sentence")
+        system: str | None = Field(CHAT_EXTRACT_SYSTEM, description="system prompt (None: none)")
+
+    def __init__(self, config: Config, ctx: Context) -> None:
+        super().__init__(config, ctx)
+        self.c = config
+
+    def extract(self, responses: Sequence[Response]) -> list[list[Claim]]:
+        return sentence_claims(responses, self._facts, self.ctx, merge_short=self.c.merge_short)
+
+    def estimate(self, responses: Sequence[Response]) -> CallEstimate:
+        """What ``extract`` would send (one call per sentence), sending nothing."""
+        sentences = []
+        for r in responses:
+            sents = split_sentences(r.text)
+            if self.c.merge_short:
+                sents = merge_short_sentences(sents, self.c.merge_short)
+            sentences += [(r, s) for s in sents]
+        return estimate_requests(self.runner, self._requests(sentences))
+
+    def _requests(self, sentences: list[tuple[Response, str]]) -> list[ChatRequest]:
+        c = self.c
+        return [ChatRequest(user=extract_prompt(s, r.topic), system=c.system, max_tokens=c.max_tokens,
+                            temperature=c.temperature) for r, s in sentences]
+
+    def _facts(self, sentences: list[tuple[Response, str]]) -> list[list[str]]:
+        c = self.c
+        values = self.runner.run(self._requests(sentences))
+        out = []
+        for v in values:
+            facts, dropped = parse_fact_lines(v["text"], max_facts=c.max_facts)
+            if dropped:
+                self.ctx.count("dropped_lines", dropped)
+            out.append(facts)
+        return out
 
 
-class TrueFalse(_OpenAI, ChatVerifier):
-    """True/False verdict over the evidence: P(True) from logprobs, text otherwise."""
+class TrueFalse(_OpenAI):
+    """True/False verdict over the evidence: P(True) from the first token's logprobs when the server
+    returns them, else FActScore's rule on the text."""
 
-    class Config(_Fields, VerifierConfig):
-        pass
+    belief = False  # a belief scorer asks without evidence
+
+    class Config(_Fields):
+        max_tokens: int = Field(16, ge=1, description="room for a chatty 'The statement is true.'")
+        logprobs: Literal["auto"] | bool = Field(
+            "auto", description="P(True) from the first token's top logprobs: auto (when the server gives "
+                                "them), true (required), false (parse the text)")
+        top_logprobs: int = Field(20, ge=1, le=20)
+        system: str | None = Field(CHAT_TRUE_FALSE_SYSTEM, description="system prompt (None: none)")
+
+    def __init__(self, config: Config, ctx: Context) -> None:
+        super().__init__(config, ctx)
+        self.c = config
+
+    def _requests(self, claims: Sequence[Claim], evidence: Sequence[Evidence | None]) -> list[ChatRequest]:
+        c = self.c
+        users = [belief_prompt(cl.text, cl.topic) if self.belief else
+                 verify_prompt(cl.text, cl.topic, ev.passages if ev is not None else ())
+                 for cl, ev in zip(claims, evidence, strict=True)]
+        return [ChatRequest(user=u, system=c.system, max_tokens=c.max_tokens, temperature=c.temperature,
+                            top_logprobs=c.top_logprobs if c.logprobs is not False else 0) for u in users]
+
+    def estimate(self, claims: Sequence[Claim], evidence: Sequence[Evidence | None]) -> CallEstimate:
+        """What ``verify`` would send (one call per claim), sending nothing."""
+        return estimate_requests(self.runner, self._requests(claims, evidence))
+
+    def verify(self, claims: Sequence[Claim], evidence: Sequence[Evidence | None]) -> list[Verdict]:
+        c = self.c
+        values = self.runner.run(self._requests(claims, evidence))
+        out: list[Verdict] = []
+        for cl, v in zip(claims, values, strict=True):
+            text = v["text"] or ""
+            p = next((q for pos in v.get("top") or [] if (q := p_true_from_logprobs([(t, lp) for t, lp in pos]))
+                      is not None), None)
+            if p is not None:
+                self.ctx.count("verdicts_by_logprobs")
+                out.append(Verdict(claim_id=cl.id, supported=p >= 0.5, p_true=p, judge=self.judge_name, raw=text))
+                continue
+            if c.logprobs is True:
+                raise ComponentError("the server returned no True/False logprobs; set logprobs = 'auto' or false",
+                                     key=self.ctx.key_for("logprobs"))
+            ok = parse_true_false(text)
+            self.ctx.count("verdicts_by_text")
+            out.append(Verdict(claim_id=cl.id, supported=ok, p_true=(1.0 if ok else 0.0) if self.belief else None,
+                               judge=self.judge_name, raw=text))
+        return out
 
 
-class Belief(_OpenAI, ChatBelief):
-    """The judge's own P(True) per claim from logprobs, no evidence."""
+class Belief(TrueFalse):
+    """The judge's own P(True) per claim from logprobs, no evidence (Curious Case's belief score)."""
 
-    class Config(_Fields, BeliefConfig):
-        pass
+    belief = True
+
+    class Config(TrueFalse.Config):
+        max_tokens: int = Field(4, ge=1)

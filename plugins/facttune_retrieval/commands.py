@@ -46,7 +46,8 @@ def build(
     force: bool = typer.Option(False, help="rebuild when the db exists"),
 ) -> None:
     """Build a passage db (FActScore's format) from a knowledge source."""
-    from .kb import SourceSpec, build_db, default_db_path, open_docs
+    from .kb import build_db, default_db_path, open_docs
+    from .sources import SourceSpec
 
     spec = SourceSpec(title_field, text_field, split, max_tokens)
     try:

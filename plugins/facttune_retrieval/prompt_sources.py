@@ -8,22 +8,16 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from facttune_core import ConfigError, Context, DataBundle, DataError, FacttuneError, Prompt
+from facttune_core import ConfigError, Context, DataBundle, DataError, FacttuneError, Prompt, iter_jsonl, slug
 
 from .kb import (
     WIKI_VITAL,
     WIKI_VITAL_ATTRIBUTION,
     KnowledgeBase,
-    SourceSpec,
     resolve_db,
     resolve_path,
-    slug,
-    wiki_vital_entries,
 )
-
-
-def _key(ctx: Context, name: str) -> str:
-    return f"{ctx.key}.{name}" if ctx.key else name
+from .sources import SourceSpec, wiki_vital_entries
 
 
 def _check_topic_template(v: str) -> str:
@@ -65,22 +59,22 @@ class BioPeople:
         if not rows:
             cats = sorted({str(r.get("topic")) for r in wiki_vital_entries()})
             raise ConfigError(f"no packaged articles in category '{c.category}' (categories: {', '.join(cats)})",
-                              key=_key(self.ctx, "category"))
+                              key=self.ctx.key_for("category"))
         base = self.ctx.recipe_path.parent if self.ctx.recipe_path else None
         try:
             kb = KnowledgeBase(resolve_db(c.source, SourceSpec(), base))
         except FacttuneError as err:
-            raise err.located(key=_key(self.ctx, "source")) from None
+            raise err.located(key=self.ctx.key_for("source")) from None
         try:
             rows = [r for r in rows if kb.has(r["title"])]
         finally:
             kb.close()
         need = c.n_train + c.n_val + c.n_test
         if need == 0:
-            raise ConfigError("n_train + n_val + n_test is 0", key=_key(self.ctx, "n_train"))
+            raise ConfigError("n_train + n_val + n_test is 0", key=self.ctx.key_for("n_train"))
         if need > len(rows):
             raise ConfigError(f"asks for {need} prompts (n_train + n_val + n_test) but the source has "
-                              f"{len(rows)} people", key=_key(self.ctx, "n_train"))
+                              f"{len(rows)} people", key=self.ctx.key_for("n_train"))
         rows.sort(key=lambda r: r["title"])
         random.Random(f"bio-people:{c.seed}").shuffle(rows)
         splits = ["train"] * c.n_train + ["val"] * c.n_val + ["test"] * c.n_test
@@ -140,13 +134,13 @@ class HFPrompts:
             except Exception as exc:  # noqa: BLE001 - the user fixes the name / split
                 msg = str(exc).splitlines()[0] if str(exc) else ""
                 raise DataError(f"cannot load dataset ({type(exc).__name__}: {msg})", where=name,
-                                key=_key(self.ctx, "path")) from None
+                                key=self.ctx.key_for("path")) from None
             if c.limit:
                 ds = ds.select(range(min(c.limit, len(ds))))
             return [dict(r) for r in ds], name
         path = resolve_path(c.path, base)
         if not path.exists():
-            raise DataError("file not found", where=str(path), key=_key(self.ctx, "path"))
+            raise DataError("file not found", where=str(path), key=self.ctx.key_for("path"))
         if path.name.lower().endswith(".parquet"):
             import pyarrow.parquet as pq
 
@@ -156,7 +150,6 @@ class HFPrompts:
                 raise DataError(f"not a readable parquet file ({exc})", where=str(path)) from None
             rows = table.to_pylist()
             return rows[: c.limit] if c.limit else rows, str(path)
-        from facttune_core.store import iter_jsonl
 
         rows = [r for _, r in iter_jsonl(path)]
         return rows[: c.limit] if c.limit else rows, str(path)
@@ -171,7 +164,7 @@ class HFPrompts:
             col = getattr(c, name)
             if col and not (name == "text_field" and c.template) and col not in columns:
                 raise DataError(f"no column '{col}' (columns: {', '.join(map(str, columns))})", where=where,
-                                key=_key(self.ctx, name))
+                                key=self.ctx.key_for(name))
         prompts = []
         for i, row in enumerate(rows):
             topic = row.get(c.topic_field) if c.topic_field else None
@@ -179,7 +172,7 @@ class HFPrompts:
                 try:
                     text = c.template.format(topic=topic, **{k: v for k, v in row.items() if k != "topic"})
                 except (KeyError, IndexError) as exc:
-                    raise ConfigError(f"template names {exc} which is not a column", key=_key(self.ctx, "template")
+                    raise ConfigError(f"template names {exc} which is not a column", key=self.ctx.key_for("template")
                                       ) from None
             else:
                 text = row.get(c.text_field or "")
@@ -191,5 +184,5 @@ class HFPrompts:
                                   reference=row.get(c.reference_field) if c.reference_field else None))
         ids = [p.id for p in prompts]
         if len(set(ids)) != len(ids):
-            raise DataError("duplicate prompt ids", where=where, key=_key(self.ctx, "id_field"))
+            raise DataError("duplicate prompt ids", where=where, key=self.ctx.key_for("id_field"))
         return DataBundle(prompts=prompts, info={"source": where})

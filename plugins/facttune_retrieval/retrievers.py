@@ -34,17 +34,10 @@ from facttune_core import (
     stable_json,
 )
 
-from .kb import MAX_TOKENS, KnowledgeBase, SourceSpec, resolve_db
+from .kb import WIKI_VITAL, WIKI_VITAL_ATTRIBUTION, KnowledgeBase, resolve_db
+from .sources import MAX_TOKENS, SourceSpec
 
 Ranked = list[tuple[Passage, float]]  # best first
-
-
-def check_template(v: str) -> str:
-    names = {f for _, f, _, _ in string.Formatter().parse(v) if f is not None}
-    unknown = names - {"topic", "claim"}
-    if unknown or "claim" not in names:
-        raise ValueError("the query template may use only {topic} and {claim}, and must use {claim}")
-    return v
 
 
 class RetrieverConfig(BaseModel):
@@ -66,12 +59,15 @@ class RetrieverConfig(BaseModel):
     @field_validator("query_template")
     @classmethod
     def _template(cls, v: str) -> str:
-        return check_template(v)
+        names = {f for _, f, _, _ in string.Formatter().parse(v) if f is not None}
+        if names - {"topic", "claim"} or "claim" not in names:
+            raise ValueError("the query template may use only {topic} and {claim}, and must use {claim}")
+        return v
 
 
 def _key(ctx: Context, name: str) -> str | None:
     """The recipe key of one config field (None outside a recipe, e.g. the kb CLI)."""
-    return f"{ctx.key}.{name}" if ctx.key else None
+    return ctx.key_for(name) if ctx.key else None
 
 
 class _Retriever:
@@ -88,6 +84,8 @@ class _Retriever:
             self.kb = KnowledgeBase(self.db_path)
         except FacttuneError as err:
             raise err.located(key=_key(ctx, "source")) from None
+        if config.source == WIKI_VITAL:  # the report credits the evidence text
+            ctx.info["attribution"] = WIKI_VITAL_ATTRIBUTION
         self._titles: dict[str, str | None] = {}
         self._lock = threading.Lock()
 

@@ -13,7 +13,9 @@ from facttune_core import (
     Context,
     DataError,
     FacttuneError,
+    Generator,
     Reward,
+    RewardCombiner,
     ScoredResponse,
     Verdict,
     get_registry,
@@ -47,14 +49,13 @@ def _checked(kind: str) -> Callable[[SubComponent, ValidationInfo], SubComponent
     return check
 
 
-GeneratorRef = Annotated[SubComponent, AfterValidator(_checked("generator"))]
-RewardRef = Annotated[SubComponent, AfterValidator(_checked("reward_combiner"))]
+GeneratorRef = Annotated[SubComponent, AfterValidator(_checked(Generator))]
+RewardRef = Annotated[SubComponent, AfterValidator(_checked(RewardCombiner))]
 
 
 def build_sub(ctx: Context, kind: str, sub: SubComponent, field: str) -> Any:
     """Build a sub-component; its errors name ``<ctx.key>.<field>.args``."""
-    key = f"{ctx.key}.{field}" if ctx.key else field
-    return ctx.build(kind, sub.component, dict(sub.args), key=f"{key}.args")
+    return ctx.build(kind, sub.component, dict(sub.args), key=f"{ctx.key_for(field)}.args")
 
 
 def aligned_verdicts(item: ScoredResponse) -> list[Verdict]:

@@ -1,4 +1,4 @@
-"""FactTune's reference-free confidence rewards (docs/algorithms.md §2): AQ and NE.
+"""FactTune's reference-free confidence rewards (Tian et al. 2024): AQ and NE.
 
 Both sample from the policy model through a generator sub-component, so no model code lives here.
 """
@@ -15,10 +15,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from facttune_core import ConfigError, Context, Decoding, Prompt, Reward, ScoredResponse
-from facttune_core.prompts import answer_prompt, parse_question, question_prompt
+from facttune_core import ConfigError, Context, Decoding, Generator, Prompt, Reward, ScoredResponse
 
-from .common import GeneratorRef, SubComponent, build_sub, is_empty, make_reward, mean, no_score
+from .common import GeneratorRef, build_sub, is_empty, make_reward, mean, no_score
+from .prompts import answer_prompt, parse_question, question_prompt
 
 Measure = Literal["max_conf", "exp_conf", "neg_ent"]
 
@@ -109,7 +109,6 @@ class AQReward:
         name: str = Field("aq", min_length=1)
         measure: Measure = "max_conf"
         question_generator: GeneratorRef = Field(
-            default_factory=lambda: SubComponent(component="hf/generate", args={"model": "gemma3-270m"}),
             description="judge that turns a claim into a question (greedy, plain few-shot prompt)")
         answer_generator: GeneratorRef = Field(description="the POLICY model being tuned (samples answers)")
         n_samples: int = Field(20, ge=2)
@@ -121,8 +120,8 @@ class AQReward:
     def __init__(self, config: Config, ctx: Context) -> None:
         self.c = config
         self.ctx = ctx
-        self.qgen = build_sub(ctx, "generator", config.question_generator, "question_generator")
-        self.agen = build_sub(ctx, "generator", config.answer_generator, "answer_generator")
+        self.qgen = build_sub(ctx, Generator, config.question_generator, "question_generator")
+        self.agen = build_sub(ctx, Generator, config.answer_generator, "answer_generator")
 
     def questions(self, items: Sequence[ScoredResponse]) -> dict[str, str | None]:
         """claim id → question (None when the judge wrote none)."""
@@ -280,8 +279,8 @@ class NEReward:
         self.ctx = ctx
         if "{prompt}" not in config.prefix_template or "{response}" not in config.prefix_template:
             raise ConfigError("prefix_template must contain {prompt} and {response}",
-                              key=f"{ctx.key}.prefix_template" if ctx.key else "prefix_template")
-        self.gen = build_sub(ctx, "generator", config.generator, "generator")
+                              key=ctx.key_for("prefix_template"))
+        self.gen = build_sub(ctx, Generator, config.generator, "generator")
         self._nlp: Any = None
         self.spacy_name: str | None = None
         if config.spacy_model:  # fail early on a named model that is missing

@@ -146,7 +146,7 @@ class BeliefReward:
                 return 1.0 if v.supported else 0.0
             raise ComponentError(f"verdict of claim '{v.claim_id}' has no p_true: use a belief scorer such as "
                                  "hf/belief in [verify], or set missing_p_true = \"use_supported\"",
-                                 key=f"{self.ctx.key}.missing_p_true" if self.ctx.key else "missing_p_true")
+                                 key=self.ctx.key_for("missing_p_true"))
         p = float(v.p_true)
         if not math.isfinite(p) or not 0.0 <= p <= 1.0:
             raise ComponentError(f"verdict of claim '{v.claim_id}' has p_true = {v.p_true}: not a probability",

@@ -1,4 +1,4 @@
-"""FLAME (docs/algorithms.md §5): the fact-seeking classifier, the split rewards, SFT-fact data."""
+"""FLAME (Lin et al. 2024): the fact-seeking classifier, the split rewards, SFT-fact data."""
 
 from __future__ import annotations
 
@@ -9,26 +9,22 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from facttune_core import (
     ComponentError,
+    ConfigError,
     Context,
     DataError,
     Decoding,
+    Generator,
+    GeneratorConfig,
     Prompt,
     Response,
     Reward,
+    RewardCombiner,
     ScoredResponse,
-)
-from facttune_core.prompts import (
-    fact_seeking_prompt,
-    few_shot_answer_prompt,
-    instruction_rating_prompt,
-    parse_rating,
-    parse_yes_no,
 )
 
 from .common import (
     GeneratorRef,
     RewardRef,
-    SubComponent,
     aligned_verdicts,
     build_sub,
     is_empty,
@@ -36,10 +32,13 @@ from .common import (
     no_score,
 )
 from .factscore import count_verdicts, factscore_reward
-
-
-def default_judge() -> SubComponent:
-    return SubComponent(component="hf/generate", args={"model": "gemma3-270m"})
+from .prompts import (
+    fact_seeking_prompt,
+    few_shot_answer_prompt,
+    instruction_rating_prompt,
+    parse_rating,
+    parse_yes_no,
+)
 
 
 class FactSeeking:
@@ -85,8 +84,7 @@ class FlameReward:
 
     class Config(BaseModel):
         model_config = ConfigDict(extra="forbid")
-        judge: GeneratorRef = Field(default_factory=default_judge,
-                                    description="generator that labels instructions fact-seeking")
+        judge: GeneratorRef = Field(description="generator that labels instructions fact-seeking")
         instruction_judge: GeneratorRef | None = Field(
             None, description="generator asked for a 1-10 rating (default: the judge)")
         instruction_reward: RewardRef | None = Field(
@@ -110,14 +108,14 @@ class FlameReward:
     def __init__(self, config: Config, ctx: Context) -> None:
         self.c = config
         self.ctx = ctx
-        self.judge = build_sub(ctx, "generator", config.judge, "judge")
+        self.judge = build_sub(ctx, Generator, config.judge, "judge")
         self.fact_seeking = FactSeeking(self.judge, ctx, config.use_prompt_meta)
         self.if_reward = None
         self.if_judge = None
         if config.instruction_reward is not None:
-            self.if_reward = build_sub(ctx, "reward_combiner", config.instruction_reward, "instruction_reward")
+            self.if_reward = build_sub(ctx, RewardCombiner, config.instruction_reward, "instruction_reward")
         elif config.instruction_judge is not None:
-            self.if_judge = build_sub(ctx, "generator", config.instruction_judge, "instruction_judge")
+            self.if_judge = build_sub(ctx, Generator, config.instruction_judge, "instruction_judge")
         else:
             self.if_judge = self.judge
 
@@ -132,7 +130,7 @@ class FlameReward:
                     names = ", ".join(r.name for r in rs) or "none"
                     raise ComponentError(f"instruction_reward gave no reward '{c.instruction_reward_name}' for "
                                          f"response '{it.response.id}' (gave: {names})",
-                                         key=f"{self.ctx.key}.instruction_reward_name")
+                                         key=self.ctx.key_for("instruction_reward_name"))
                 out.append((pick[0].value, {"source": pick[0].name}))
             return out
         asks = [Prompt(id=f"{it.response.id}/if", text=instruction_rating_prompt(it.prompt.text, it.response.text))
@@ -184,11 +182,9 @@ class FlameSFT:
     """FLAME SFT-fact data: the base model's own few-shot answer for fact-seeking instructions, the
     human ``reference`` response for the others."""
 
-    class Config(BaseModel):
-        model_config = ConfigDict(extra="forbid")
+    class Config(GeneratorConfig):
         base: GeneratorRef = Field(description="the pre-trained model that answers fact-seeking instructions")
-        judge: GeneratorRef = Field(default_factory=default_judge,
-                                    description="generator that labels instructions fact-seeking")
+        judge: GeneratorRef = Field(description="generator that labels instructions fact-seeking")
         use_prompt_meta: bool = True
         temperature: float = Field(0.0, ge=0.0, description="0 = greedy")
         top_p: float = Field(1.0, gt=0.0, le=1.0)
@@ -198,11 +194,14 @@ class FlameSFT:
                                                    "skip (no response, counted)")
 
     def __init__(self, config: Config, ctx: Context) -> None:
+        if config.adapter:
+            raise ConfigError("rewards/flame-sft cannot apply an adapter (evaluate the tuned model with its "
+                              "base generator)", key=ctx.key_for("adapter"))
         self.c = config
         self.ctx = ctx
-        self.base = build_sub(ctx, "generator", config.base, "base")
+        self.base = build_sub(ctx, Generator, config.base, "base")
         self.model_name = f"flame-sft:{self.base.model_name}"
-        self.fact_seeking = FactSeeking(build_sub(ctx, "generator", config.judge, "judge"), ctx,
+        self.fact_seeking = FactSeeking(build_sub(ctx, Generator, config.judge, "judge"), ctx,
                                         config.use_prompt_meta)
 
     def generate(self, prompts: Sequence[Prompt], n: int | None = 1,
@@ -234,7 +233,7 @@ class FlameSFT:
                     continue
                 raise DataError(f"prompt '{p.id}' is not fact-seeking and has no reference (human) response: "
                                 "give the prompt source a reference field, or set missing_reference = \"skip\"",
-                                key=f"{self.ctx.key}.missing_reference" if self.ctx.key else None)
+                                key=self.ctx.key_for("missing_reference") if self.ctx.key else None)
             self.ctx.count("flame_sft_human")
             out.append([Response(id=f"{p.id}/r{k}", prompt_id=p.id, text=p.reference, topic=p.topic, sample=k,
                                  model="human", meta={"source": "human", "fact_seeking": False})

@@ -1,4 +1,4 @@
-"""FActScore's human-labelled biographies read as scored responses (docs/algorithms.md §1).
+"""FActScore's human-labelled biographies read as scored responses (Min et al. 2023).
 
 Format (one JSON object per line): ``input``, ``output``, ``topic``, ``annotations`` (null when the
 model abstained; else per sentence ``text``, ``is-relevant``, ``model-atomic-facts`` [{text}],
@@ -8,9 +8,6 @@ unsupported, and a sentence marked not relevant contributes its model atomic fac
 
 from __future__ import annotations
 
-import json
-import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,13 +20,17 @@ from facttune_core import (
     Context,
     DataBundle,
     DataError,
+    PairsConfig,
     Prompt,
     Response,
     Reward,
     ScoredResponse,
+    Selection,
     Verdict,
+    build_pairs,
+    iter_jsonl,
+    slug,
 )
-from facttune_core.pairs import PairsConfig, Selection, build
 
 LABELS = ("S", "NS", "IR")
 ClaimSource = Literal["human", "model"]
@@ -57,34 +58,23 @@ def read_labeled(path: Path, claims: ClaimSource = "human") -> list[LabeledRespo
     their labels, plus the model atomic facts of not-relevant sentences labelled IR (unsupported);
     ``claims="model"``: the model atomic facts of every sentence, unlabelled."""
     where = str(path)
-    if not path.is_file():
-        raise DataError("file not found", where=where)
     out: list[LabeledResponse] = []
-    with path.open(encoding="utf-8") as f:
-        for i, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"not valid JSON ({exc.msg})", where=where, key=f"line {i}") from None
-            if not isinstance(row, dict):
-                raise DataError("expected a JSON object", where=where, key=f"line {i}")
-            topic, output = row.get("topic"), row.get("output")
-            if not isinstance(topic, str) or not topic.strip():
-                raise DataError("missing 'topic'", where=where, key=f"line {i}")
-            if not isinstance(output, str):
-                raise DataError("missing 'output'", where=where, key=f"line {i}")
-            ann = row.get("annotations")
-            facts: tuple[LabeledFact, ...] | None = None
-            if ann is not None:
-                if not isinstance(ann, list):
-                    raise DataError("'annotations' must be a list or null", where=where, key=f"line {i}")
-                facts = tuple(_facts(ann, claims, where, i))
-            inp = row.get("input")
-            out.append(LabeledResponse(topic=topic.strip(), input=inp if isinstance(inp, str) and inp.strip()
-                                       else f"Tell me a bio of {topic.strip()}.", output=output, facts=facts,
-                                       line=i))
+    for i, row in iter_jsonl(path):
+        topic, output = row.get("topic"), row.get("output")
+        if not isinstance(topic, str) or not topic.strip():
+            raise DataError("missing 'topic'", where=where, key=f"line {i}")
+        if not isinstance(output, str):
+            raise DataError("missing 'output'", where=where, key=f"line {i}")
+        ann = row.get("annotations")
+        facts: tuple[LabeledFact, ...] | None = None
+        if ann is not None:
+            if not isinstance(ann, list):
+                raise DataError("'annotations' must be a list or null", where=where, key=f"line {i}")
+            facts = tuple(_facts(ann, claims, where, i))
+        inp = row.get("input")
+        out.append(LabeledResponse(topic=topic.strip(), input=inp if isinstance(inp, str) and inp.strip()
+                                   else f"Tell me a bio of {topic.strip()}.", output=output, facts=facts,
+                                   line=i))
     if not out:
         raise DataError("no labelled responses", where=where)
     return out
@@ -116,12 +106,6 @@ def _text(f: Any, where: str, line: int) -> str:
     if not isinstance(f, dict) or not isinstance(f.get("text"), str):
         raise DataError("an atomic fact has no 'text'", where=where, key=f"line {line}")
     return f["text"]
-
-
-def slug(text: str) -> str:
-    t = unicodedata.normalize("NFKD", text.casefold())
-    t = "".join(ch for ch in t if not unicodedata.combining(ch))
-    return re.sub(r"[^\w]+", "-", t).strip("-") or "x"
 
 
 def load_labeled(paths: Sequence[Path], claims: ClaimSource = "human", split: str = "train",
@@ -210,7 +194,7 @@ def labeled_pairs(paths: Sequence[Path], min_margin: float = 0.0, gamma: float =
     human FActScore as reward, FactTune's all_pairs rule."""
     bundle = load_labeled(paths)
     rewards = human_rewards(bundle, gamma)
-    return build(PairsConfig(mode="all_pairs", reward="factscore", min_margin=min_margin), bundle.prompts,
+    return build_pairs(PairsConfig(mode="all_pairs", reward="factscore", min_margin=min_margin), bundle.prompts,
                  bundle.responses or [], rewards)
 
 

@@ -2,7 +2,7 @@
 
 ``train()`` checks the data, writes a job file and runs the training in a fresh process
 (``python -m facttune_trl.worker job.json``), streaming its progress back. Training in a fresh process
-keeps bitsandbytes away from a model that just ran ``generate()`` (environment.md) and hands all of
+keeps bitsandbytes away from a model that just ran ``generate()`` (docs/training.md) and hands all of
 its memory back when it ends. Nothing heavy is imported here.
 """
 
@@ -30,19 +30,19 @@ from facttune_core import (
     SFTExample,
     TrainData,
     TrainResult,
+    atomic_write_json,
+    atomic_write_text,
+    iter_jsonl,
     resolve_model,
     stable_json,
 )
-from facttune_core.store import atomic_write_json, atomic_write_text
 
 from .config import DPO_DEFAULTS, SFT_DEFAULTS, TABLE, DPOConfigTable, SFTConfigTable, check_args
 from .trl_fields import TRL_VERSION
 
 log = logging.getLogger("facttune_trl")
 
-DEFAULT_MODEL = "smollm2-135m-instruct"
 PROTOCOL = "@facttune-trl "  # prefix of the worker's event lines on stdout
-LAUNCHER_ENV = "FACTTUNE_TRL_LAUNCHER"  # e.g. "accelerate launch --num_processes 4"
 ADAPTER = "adapter"
 DONE_MARKER = "facttune_adapter.json"
 ERRORS: dict[str, type[FacttuneError]] = {"ConfigError": ConfigError, "DataError": DataError,
@@ -55,17 +55,8 @@ def adapter_complete(adapter_dir: Path) -> bool:
 
 
 def read_log(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if line:
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue  # a torn tail of a killed run
-    return out
+    """The training log (a killed run may have left a torn last line)."""
+    return [row for _, row in iter_jsonl(path, tolerate_torn_tail=True)] if path.exists() else []
 
 
 class _TRLTrainer:
@@ -94,7 +85,11 @@ class _TRLTrainer:
 
     # ------------------------------------------------------------------ job
     def model_name(self, data: TrainData) -> str:
-        return self.c.model.name or data.base_model or DEFAULT_MODEL
+        name = self.c.model.name or data.base_model
+        if name is None:
+            raise ConfigError("no base model to train: set model.name (without a [generate] table there is no "
+                              "policy to take it from)", key=f"{self.table}.model.name")
+        return name
 
     def job(self, data: TrainData, out_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """The worker's job (resolved config) and its data rows."""
@@ -126,7 +121,7 @@ class _TRLTrainer:
         atomic_write_text(Path(job["data"]), _jsonl(rows))
         job_path = out_dir / "job.json"
         atomic_write_json(job_path, job)
-        run_worker(job_path, self.ctx, self.table)
+        run_worker(job_path, self.ctx, self.table, self.c.launcher)
         done = self._finished(out_dir, job["fingerprint"])
         if done is None:
             raise ComponentError(f"training ended without a finished adapter; see {out_dir / 'worker.log'}",
@@ -210,17 +205,16 @@ class SFTTrainerComponent(_TRLTrainer):
 
 
 # ---------------------------------------------------------------------------- the worker process
-def worker_command(job_path: Path) -> list[str]:
-    launcher = os.environ.get(LAUNCHER_ENV, "").strip()
-    if launcher:  # "accelerate launch --num_processes 2" → accelerate launch ... -m facttune_trl.worker job
-        return [*shlex.split(launcher), "-m", "facttune_trl.worker", str(job_path)]
-    return [sys.executable, "-m", "facttune_trl.worker", str(job_path)]
+def worker_command(job_path: Path, launcher: str | None = None) -> list[str]:
+    """``python -m facttune_trl.worker job.json``, or under the recipe's ``[train] launcher``
+    (``accelerate launch --num_processes 2`` → ``accelerate launch --num_processes 2 -m facttune_trl.worker job.json``)."""
+    return [*(shlex.split(launcher) if launcher else [sys.executable]), "-m", "facttune_trl.worker", str(job_path)]
 
 
-def run_worker(job_path: Path, ctx: Context, table: str = TABLE) -> dict[str, Any]:
+def run_worker(job_path: Path, ctx: Context, table: str = TABLE, launcher: str | None = None) -> dict[str, Any]:
     """Run the worker, stream its events (progress, log lines) and turn its failure into one line."""
     out_dir = job_path.parent
-    cmd = worker_command(job_path)
+    cmd = worker_command(job_path, launcher)
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false"}
     error: dict[str, Any] | None = None
     done: dict[str, Any] = {}

@@ -7,6 +7,7 @@ outside its config: the base model, LoRA, 4-bit quantisation, dtype, chat format
 
 from __future__ import annotations
 
+import shlex
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -32,7 +33,7 @@ REMOVED_ARGS: dict[str, str] = {
 }
 
 # facttune's defaults for [train.args]: CPU-friendly, a few hundred pairs in minutes. Anything the
-# recipe sets wins. See docs/training.md for the reasoning (algorithms.md §4: LoRA lr 1e-5..5e-5).
+# recipe sets wins. See docs/training.md for the reasoning (LoRA DPO: lr 1e-5..5e-5).
 DPO_DEFAULTS: dict[str, Any] = {
     "learning_rate": 5e-5,
     "beta": 0.1,
@@ -92,7 +93,7 @@ class ModelConfig(BaseModel):
 
     name: str | None = Field(
         None, description="model alias (smollm2-135m-instruct), local dir or hub id; default: the generate "
-        "stage's model, else smollm2-135m-instruct")
+        "stage's model")
     load_in_4bit: bool = Field(False, description="QLoRA: load the base in 4 bit (bitsandbytes)")
     bnb_4bit_quant_type: Literal["nf4", "fp4"] = "nf4"
     bnb_4bit_use_double_quant: bool = True
@@ -133,6 +134,15 @@ class _TrainerConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     args: dict[str, Any] = Field(default_factory=dict, description="[train.args]: TRL config arguments")
     model: ModelConfig = Field(default_factory=ModelConfig, description="[train.model]")
+    launcher: str | None = Field(None, description="[train] launcher: the command that starts the training "
+                                 "worker, e.g. 'accelerate launch --num_processes 2' (default: this Python)")
+
+    @field_validator("launcher")
+    @classmethod
+    def _launcher(cls, v: str | None) -> str | None:
+        if v is not None and not shlex.split(v):
+            raise ValueError("launcher is empty")
+        return v
 
 
 class DPOConfigTable(_TrainerConfig):

@@ -2,7 +2,7 @@
 
 Kept here so that ``facttune validate`` checks ``[train.args]`` without importing TRL (a 10+ s
 import). Generated from trl 1.16.0 / transformers 5.23.0;
-``tests/test_trl_fields.py`` checks them against the installed TRL.
+``tests/test_trl.py::test_static_field_lists_match_installed_trl`` checks them against the installed TRL.
 """
 
 from __future__ import annotations

@@ -20,13 +20,20 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from facttune_core import ConfigError, DataError, FacttuneError
-from facttune_core.store import atomic_write_json, atomic_write_text
+from facttune_core import (
+    ConfigError,
+    DataError,
+    FacttuneError,
+    atomic_write_json,
+    atomic_write_text,
+    iter_jsonl,
+    native_bf16,
+    plot_curves,
+)
 
 from .components import ADAPTER, DONE_MARKER, PROTOCOL
 from .config import ModelConfig
 
-ABORT_ENV = "FACTTUNE_TRL_ABORT_AFTER_STEP"  # tests: die (like a kill) right after this step's checkpoint
 TRL_MAX_LENGTH_DEFAULT = 1024  # DPOConfig / SFTConfig default (tests/test_trl.py checks it)
 CKPT_RE = re.compile(r"^checkpoint-(\d+)$")
 
@@ -77,14 +84,7 @@ def prepare_checkpoints(ckpt_dir: Path, fingerprint: str) -> Path | None:
 
 # ---------------------------------------------------------------------------- data
 def read_rows(path: Path) -> list[dict[str, Any]]:
-    rows = []
-    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            raise DataError(f"not valid JSON ({exc.msg})", where=str(path), key=f"line {i}") from None
+    rows = [row for _, row in iter_jsonl(path)]
     if not rows:
         raise DataError("no examples", where=str(path))
     return rows
@@ -150,18 +150,6 @@ def check_lengths(rows: list[dict[str, Any]], examples: list[dict[str, Any]], to
 
 
 # ---------------------------------------------------------------------------- model
-def native_bf16(use_cuda: bool) -> bool:
-    """Whether bf16 runs natively here: Ampere+ GPUs; CPUs with AVX512-BF16 or AMX."""
-    import torch
-
-    if use_cuda:
-        return bool(torch.cuda.is_bf16_supported())
-    try:
-        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
-    except AttributeError:  # an older/newer torch without these probes
-        return "AVX512" in str(torch.backends.cpu.get_cpu_capability())
-
-
 def resolve_dtype(mc: ModelConfig, use_cuda: bool) -> str:
     """The weights / compute dtype: the recipe's, or for 'auto' bfloat16 where native, else float32."""
     want = mc.bnb_4bit_compute_dtype if mc.load_in_4bit and mc.bnb_4bit_compute_dtype != "auto" else mc.dtype
@@ -236,8 +224,6 @@ def trl_config(kind: str, args: dict[str, Any], ckpt_dir: Path, use_cuda: bool, 
 def progress_callback(log_path: Path, total_hint: list[int]) -> Any:
     from transformers import TrainerCallback
 
-    abort_after = int(os.environ.get(ABORT_ENV, "0") or 0)
-
     class Progress(TrainerCallback):  # type: ignore[misc]
         def on_train_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
             total_hint[0] = int(state.max_steps)
@@ -255,11 +241,6 @@ def progress_callback(log_path: Path, total_hint: list[int]) -> Any:
             with open(log_path, "a", encoding="utf-8") as f:
                 f.write(json.dumps(entry, default=str) + "\n")
             emit("log", **entry)
-
-        def on_save(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
-            if abort_after and state.global_step >= abort_after:
-                print(f"{ABORT_ENV}: stopping hard after step {state.global_step}", flush=True)
-                os._exit(3)
 
     return Progress()
 
@@ -386,8 +367,6 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
         "trl_args": json.loads(config.to_json_string()), "lora": _jsonable(lora_config(mc)),
         "fingerprint": job["fingerprint"]})
     try:
-        from .plot import plot_curves
-
         plot_curves(step_logs, out / "curves.png", title=f"trl/{kind} · {job['model_name']}")
     except Exception as exc:  # a plot must not cost a finished training
         print(f"curves.png not written: {exc!r}", flush=True)

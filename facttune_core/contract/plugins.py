@@ -15,6 +15,7 @@ from typing import Any
 
 import pluggy
 
+from .. import builtin
 from . import hookspecs
 from .errors import FacttuneError
 
@@ -43,8 +44,6 @@ def make_plugin_manager(extra: list[Any] | None = None, entry_points: bool = Tru
     blocked = {n.strip() for n in os.environ.get("FACTTUNE_DISABLE_PLUGINS", "").split(",") if n.strip()}
     for name in blocked:
         pm.set_blocked(name)
-    from . import builtin
-
     pm.register(builtin, name="core")
     if entry_points:
         try:
@@ -82,9 +81,6 @@ def reset_plugin_manager(pm: pluggy.PluginManager | None = None) -> None:
     """Replace (or drop) the process-wide manager; tests use this to add fake plugins."""
     global _pm
     _pm = pm
-    from . import registry
-
-    registry._registry = None
 
 
 def plugin_info(pm: pluggy.PluginManager) -> list[PluginInfo]:

@@ -6,10 +6,13 @@ the recipe's ``args``) and a :class:`~facttune_core.context.Context`.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from .records import (
     Claim,
@@ -42,6 +45,18 @@ class DataBundle:
 @runtime_checkable
 class PromptSource(Protocol):
     def load(self) -> DataBundle: ...
+
+
+class GeneratorConfig(BaseModel):
+    """What every generator's Config declares (subclass it; override defaults as you like): the
+    pipeline samples ``n`` responses per prompt from ``model``, passes ``model`` to the trainer as
+    the policy, and the evaluate stage sets ``adapter`` to the trained LoRA folder (a generator that
+    cannot apply one says so when it is built)."""
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+    model: str | None = Field(None, description="the model to sample from")
+    n: int = Field(1, ge=1, description="responses per prompt")
+    adapter: str | None = Field(None, description="a LoRA adapter folder applied on top of the model")
 
 
 @runtime_checkable
@@ -109,12 +124,10 @@ class Trainer(Protocol):
         ...
 
 
-KIND_PROTOCOLS: dict[str, type] = {
-    "prompt_source": PromptSource,
-    "generator": Generator,
-    "claim_extractor": ClaimExtractor,
-    "evidence_retriever": EvidenceRetriever,
-    "claim_verifier": ClaimVerifier,
-    "reward_combiner": RewardCombiner,
-    "trainer": Trainer,
-}
+def missing_members(obj: Any, protocol: type) -> list[str]:
+    """The members of ``protocol`` that ``obj`` lacks: its methods for a class (attributes such as
+    ``model_name`` are set in ``__init__``), methods and attributes for a built component."""
+    methods = [n for n, v in vars(protocol).items() if callable(v) and not n.startswith("_")]
+    attributes = [] if inspect.isclass(obj) else list(getattr(protocol, "__annotations__", {}))
+    return ([n for n in methods if not callable(getattr(obj, n, None))]
+            + [n for n in attributes if not hasattr(obj, n)])

@@ -1,4 +1,4 @@
-"""Validate a component's args and build it."""
+"""Component configs: runtime fields, what a stage key hashes, validation into one-line errors, paths."""
 
 from __future__ import annotations
 
@@ -7,9 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ValidationError, ValidationInfo
 
-from .context import Context
-from .errors import ConfigError, FacttuneError, ProblemList, did_you_mean
-from .registry import ComponentSpec, get_registry
+from .errors import ConfigError, FacttuneError, did_you_mean
 
 
 def runtime_field(default: Any = None, **kw: Any) -> Any:
@@ -63,32 +61,6 @@ def _nested_fields(config: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
             return []
         model = f.annotation
     return list(getattr(model, "model_fields", {}) or [])
-
-
-def validate_args(spec: ComponentSpec, args: dict[str, Any], key_prefix: str,
-                  where: str | None = None) -> BaseModel:
-    try:
-        return spec.validate(args)
-    except ValidationError as err:
-        raise ProblemList(validation_problems(err, key_prefix, spec.config, where)) from None
-
-
-def build_component(kind: str, name: str, args: dict[str, Any], ctx: Context, key: str = "") -> Any:
-    spec = get_registry().get(kind, name)
-    cfg = validate_args(spec, args, key or "args")
-    sub = Context(cache=ctx.cache, stage_dir=ctx.stage_dir, key=key, seed=ctx.seed, counters=ctx.counters,
-                  progress_cb=ctx.progress_cb, recipe_path=ctx.recipe_path)
-    return instantiate(spec, cfg, sub)
-
-
-def instantiate(spec: ComponentSpec, config: BaseModel, ctx: Context, where: str | None = None) -> Any:
-    """Call the factory; its failures become one-line errors naming ``where`` and ``ctx.key``."""
-    try:
-        return spec.factory(config, ctx)
-    except FacttuneError as err:
-        raise err.located(where, ctx.key) from None
-    except (ImportError, OSError, ValueError) as err:
-        raise ConfigError(f"{spec.name}: {err}", where=where, key=ctx.key) from err
 
 
 def _check_exists(value: str, info: ValidationInfo) -> str:

@@ -1,0 +1,89 @@
+"""The report's plots and the training curves (matplotlib, Agg, imported when a plot is drawn)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+
+def plot_curves(log: Sequence[dict[str, Any]], path: Path, title: str = "") -> Path:
+    """A training log's curves by step: loss, and reward accuracy / margins (DPO) or token accuracy
+    (SFT), as one PNG written atomically. Trainers call it beside their adapter; the report, for a run."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    log = [{"step": i + 1, **e} for i, e in enumerate(log) if "loss" in e]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
+    ax1.plot([e["step"] for e in log], [e["loss"] for e in log], marker="o", ms=3, label="loss")
+    ax1.set_xlabel("step")
+    ax1.set_ylabel("loss")
+    ax1.grid(alpha=0.3)
+    ax1.set_title("loss")
+    right = [k for k in ("rewards/accuracies", "rewards/margins", "mean_token_accuracy") if any(k in e for e in log)]
+    for k in right:
+        ax2.plot([e["step"] for e in log if k in e], [e[k] for e in log if k in e], marker="o", ms=3, label=k)
+    ax2.set_xlabel("step")
+    ax2.grid(alpha=0.3)
+    ax2.set_title("rewards" if "rewards/accuracies" in right else "accuracy")
+    if right:
+        ax2.legend(fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp.png")
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    tmp.replace(path)
+    return path
+
+
+def _png(fig: Any, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return path
+
+
+def make_plots(run_dir: Path, rows: list[dict[str, Any]], train_log: list[dict[str, Any]],
+               where: str = "held-out prompts") -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out: list[Path] = []
+    pdir = run_dir / "plots"
+    pdir.mkdir(exist_ok=True)
+    by_var: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        by_var[r["variant"]].append(r)
+    if rows:
+        fig, ax = plt.subplots(figsize=(6, 3.6))
+        bins = [i / 10 for i in range(11)]
+        for v, rs in by_var.items():
+            vals = [r["factscore"] for r in rs if r["factscore"] is not None]
+            ax.hist(vals, bins=bins, alpha=0.55, label=f"{v} (n={len(vals)})")
+        ax.set_xlabel("FActScore of a response")
+        ax.set_ylabel("responses")
+        ax.set_title(f"Score distribution on {where}")
+        ax.legend()
+        out.append(_png(fig, pdir / "scores.png"))
+        fig, ax = plt.subplots(figsize=(6, 3.6))
+        for v, rs in by_var.items():
+            pts = [(r["words"], r["factscore"]) for r in rs if r["factscore"] is not None]
+            ax.scatter([p[0] for p in pts], [p[1] for p in pts], alpha=0.7, label=v, s=18)
+        ax.set_xlabel("response length (words)")
+        ax.set_ylabel("FActScore")
+        ax.set_title("Score vs length")
+        ax.legend()
+        out.append(_png(fig, pdir / "score_vs_length.png"))
+    if any("loss" in row for row in train_log):
+        out.append(plot_curves(train_log, pdir / "training.png"))
+    return out

