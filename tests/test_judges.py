@@ -296,10 +296,9 @@ def test_synth_makes_labelled_claims_from_a_jsonl_source(tmp_path):
 
 def test_a_judge_that_calls_everything_supported_is_warned_about(tmp_path):
     recipe = tmp_path / "r.toml"
-    # the fake retriever's passage holds every true fact, and the fake generator states true facts
-    # often enough; make the judge say yes to anything with a claim text that is always in the evidence
-    recipe.write_text(fake_recipe_text(n_train=10, n=4).replace('component = "fake/verifier"',
-                                                                 'component = "judges/consistency"'))
+    # a judge that says yes to anything: an ensemble whose mean P(True) always clears a zero threshold
+    recipe.write_text(fake_recipe_text(n_train=10, n=4, verify="judges/ensemble", verify_args={
+        "members": [{"component": "judges/consistency"}], "combine": "mean", "threshold": 0.0}))
     r = facttune("run", str(recipe), "--run-dir", str(tmp_path / "run"), "--until", "verify",
                  env={**FAKES, "FACTTUNE_CACHE_DIR": str(tmp_path / "c")})
     assert r.returncode == 0, r.stderr
@@ -311,3 +310,22 @@ def test_a_judge_that_calls_everything_supported_is_warned_about(tmp_path):
 
     page = write_report(tmp_path / "run").read_text()
     assert "⚠" in page and "facttune judge eval" in page
+
+
+def test_judge_eval_measures_an_api_judge_over_loopback_http(tmp_path):
+    sys.path.insert(0, str(Path(__file__).parent))
+    from api_server import FakeApiServer
+
+    with FakeApiServer(api_key="sk-judge-test") as srv:
+        recipe = tmp_path / "api.toml"
+        recipe.write_text(fake_recipe_text(verify="openai/true-false", verify_args={
+            "model": "judge", "base_url": srv.openai_url, "api_key_env": "FT_JUDGE_KEY", "timeout": 5.0}))
+        out = tmp_path / "o"
+        r = facttune("judge", "eval", str(labelled_file(tmp_path)), "--recipe", str(recipe), "--out", str(out),
+                     env={**FAKES, "FT_JUDGE_KEY": "sk-judge-test", "FACTTUNE_CACHE_DIR": str(tmp_path / "c")})
+        assert r.returncode == 0, r.stderr
+        assert srv.answered >= 12  # every claim went over HTTP
+    rep = json.loads((out / "judge-eval.json").read_text())
+    assert rep["component"] == "openai/true-false" and rep["overall"]["n"] == 12
+    assert rep["overall"]["auroc"] == 1.0 and rep["overall"]["balanced_accuracy"] == 1.0
+    assert "sk-judge-test" not in (out / "judge-eval.json").read_text()
