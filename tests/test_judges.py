@@ -14,6 +14,7 @@ from facttune_judges import text
 
 from facttune_core import (
     Calibration,
+    CallCache,
     Claim,
     ClaimVerifier,
     ConfigError,
@@ -329,3 +330,15 @@ def test_judge_eval_measures_an_api_judge_over_loopback_http(tmp_path):
     assert rep["component"] == "openai/true-false" and rep["overall"]["n"] == 12
     assert rep["overall"]["auroc"] == 1.0 and rep["overall"]["balanced_accuracy"] == 1.0
     assert "sk-judge-test" not in (out / "judge-eval.json").read_text()
+
+
+def test_kinds_by_name_build_the_recipe_verifier_as_outside_checks_call_it():
+    """Held-out checks call build_component("claim_verifier", <bio.toml's [verify]>, <its args>)."""
+    import tomllib
+
+    table = tomllib.loads((ROOT / "recipes" / "bio.toml").read_text())["verify"]
+    v = build_component("claim_verifier", table["component"], table.get("args", {}), Context(cache=CallCache(None)),
+                        key="verify.args")
+    assert v.verify([claim("Max Planck was a German physicist.")], [ev()])[0].supported
+    with pytest.raises(Exception, match="unknown component kind 'claim_verifiers'. Did you mean 'claim_verifier'"):
+        build_component("claim_verifiers", "judges/support", {}, Context())

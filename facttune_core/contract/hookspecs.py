@@ -136,4 +136,6 @@ KINDS: tuple[Kind, ...] = (
     Kind("reward_combiner", "reward combiner", "register_reward_combiners", RewardCombiner),
     Kind("trainer", "trainer", "register_trainers", Trainer),
 )
-KIND_OF: dict[type, Kind] = {k.protocol: k for k in KINDS}
+KIND_OF: dict[type | str, Kind] = {**{k.protocol: k for k in KINDS}, **{k.name: k for k in KINDS}}
+"""A kind by its Protocol (``ClaimVerifier``) or by its name (``"claim_verifier"``, as `facttune plugins
+--json` lists kinds)."""

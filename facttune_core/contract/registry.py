@@ -109,9 +109,14 @@ class Registry:
             self.models[name] = ModelAlias(name, plugin, resolver, description)
         return register
 
-    def get(self, kind: type, name: str) -> ComponentSpec:
-        """The component ``name`` of ``kind`` (its Protocol, e.g. ``ClaimVerifier``)."""
-        k = KIND_OF[kind]
+    def get(self, kind: type | str, name: str) -> ComponentSpec:
+        """The component ``name`` of ``kind``: its Protocol (``ClaimVerifier``) or its name
+        (``"claim_verifier"``)."""
+        k = KIND_OF.get(kind)
+        if k is None:
+            known = [x.name for x in KINDS]
+            raise FacttuneError(f"unknown component kind {kind!r}.{did_you_mean(str(kind), known)} "
+                                f"Known: {', '.join(known)}".replace(".. ", ". "))
         table = self.components[k.name]
         if name in table:
             return table[name]
@@ -159,7 +164,7 @@ def validate_args(spec: ComponentSpec, args: Mapping[str, Any], key_prefix: str,
         raise err.located(where, key_prefix) from None
 
 
-def build_component(kind: type[T], name: str, args: Mapping[str, Any] | None, ctx: Context, key: str = "") -> T:
+def build_component(kind: type[T] | str, name: str, args: Mapping[str, Any] | None, ctx: Context, key: str = "") -> T:
     """Build the component ``name`` of ``kind`` (its Protocol) from ``args``; its errors name
     ``key`` (``reward.args.judge.args``). It can build sub-components through ``ctx.build``."""
     spec = get_registry().get(kind, name)
