@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -49,14 +50,33 @@ class CallCache:
         self._lock = threading.Lock()
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(str(self.path) if self.path else ":memory:", check_same_thread=False,
-                                     timeout=30.0, isolation_level=None)
-        if self.path is not None:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute(
-            "CREATE TABLE IF NOT EXISTS calls (key TEXT PRIMARY KEY, component TEXT, value TEXT NOT NULL, "
-            "created REAL)")
+        try:
+            self._conn = self._open()
+        except sqlite3.DatabaseError as err:  # garbage or a truncated file: the cache is only an optimisation
+            assert self.path is not None
+            aside = self.path.with_name(f"{self.path.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}")
+            for suffix in ("", "-wal", "-shm"):
+                part = Path(str(self.path) + suffix)
+                if part.exists():
+                    part.replace(Path(str(aside) + suffix))
+            sys.stderr.write(f"warning: {self.path}: not a usable call cache ({err}); set aside as {aside.name}, "
+                             "continuing with an empty one\n")
+            self._conn = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(str(self.path) if self.path else ":memory:", check_same_thread=False,
+                               timeout=30.0, isolation_level=None)
+        try:
+            if self.path is not None:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("CREATE TABLE IF NOT EXISTS calls (key TEXT PRIMARY KEY, component TEXT, "
+                         "value TEXT NOT NULL, created REAL)")
+            conn.execute("SELECT key, value FROM calls LIMIT 1").fetchall()
+        except sqlite3.DatabaseError:
+            conn.close()
+            raise
+        return conn
 
     def get(self, key: str) -> Any | None:
         if self.refresh:

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
+
 from facttune_core import CallCache, call_key
 
 
@@ -61,3 +63,18 @@ def test_refresh_ignores_stored_answers(tmp_path):
     assert c.map("comp", None, [1], None, lambda b: [6 for _ in b]) == [6]
     c.refresh = False
     assert c.map("comp", None, [1], None, lambda b: [7 for _ in b]) == [6]
+
+
+@pytest.mark.parametrize("garbage", [b"this is not a database at all" * 100, b"SQLite format 3\x00" + b"\x00" * 40])
+def test_a_broken_cache_file_is_set_aside_with_one_warning(tmp_path, capsys, garbage):
+    path = tmp_path / "calls.sqlite"
+    path.write_bytes(garbage)
+    cache = CallCache(path)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(path) in err[0] and "set aside as calls.sqlite.broken-" in err[0]
+    aside = list(tmp_path.glob("calls.sqlite.broken-*"))
+    assert len(aside) == 1 and aside[0].read_bytes() == garbage  # nothing lost: the old file is kept
+    cache.put("k", {"v": 1})
+    assert cache.get("k") == {"v": 1}
+    cache.close()
+    assert CallCache(path).get("k") == {"v": 1}  # the new file is a good cache
