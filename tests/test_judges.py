@@ -342,3 +342,23 @@ def test_kinds_by_name_build_the_recipe_verifier_as_outside_checks_call_it():
     assert v.verify([claim("Max Planck was a German physicist.")], [ev()])[0].supported
     with pytest.raises(Exception, match="unknown component kind 'claim_verifiers'. Did you mean 'claim_verifier'"):
         build_component("claim_verifiers", "judges/support", {}, Context())
+
+
+def test_a_stage_whose_records_lost_lines_stops_with_one_line(tmp_path):
+    """#11: a finished stage's records are checked against its manifest (count and sha256)."""
+    recipe = tmp_path / "r.toml"
+    recipe.write_text(fake_recipe_text(n_train=4, n=4))
+    env = {**FAKES, "FACTTUNE_CACHE_DIR": str(tmp_path / "c")}
+    run = tmp_path / "run"
+    assert facttune("run", str(recipe), "--run-dir", str(run), "--until", "pairs", env=env).returncode == 0
+    pairs = next(run.glob("06-pairs-*/records.jsonl"))
+    lines = pairs.read_text().splitlines()
+    assert len(lines) >= 2
+    pairs.write_text("\n".join(lines[:-1]) + "\n")
+    r = facttune("run", str(recipe), "--run-dir", str(run), "--until", "train", env=env)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and str(pairs) in r.stderr
+    assert "does not match its manifest" in r.stderr and "--force-from pairs" in r.stderr
+    assert not list(run.glob("07-train-*"))  # nothing trained on the damaged pairs
+    r = facttune("run", str(recipe), "--run-dir", str(run), "--until", "train", "--force-from", "pairs", env=env)
+    assert r.returncode == 0, r.stderr

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..cache import stable_json
+from ..contract.errors import DataError
 from ..contract.records import Verdict
 from ..contract.registry import ComponentSpec
 from ..fingerprint import component_version
@@ -55,8 +56,23 @@ def finished(stage: str, key: str, sdir: Path) -> StageResult | None:
     manifest = read_manifest(sdir)
     if manifest is None or manifest.get("key") != key:
         return None
-    return StageResult(stage, key, sdir, "done", read_records(sdir / RECORDS), items=manifest.get("items", 0),
+    path = sdir / RECORDS
+    records = read_records(path)
+    want, digest = manifest.get("records"), manifest.get("sha256")
+    if (isinstance(want, int) and want != len(records)) or (digest and digest != file_sha256(path)):
+        raise DataError(f"does not match its manifest ({want} records, sha256 {str(digest)[:12]}…; the file has "
+                        f"{len(records)}): it changed after the stage finished. Delete {sdir.name} (or rerun with "
+                        f"--force-from {stage}) to recompute it", where=str(path))
+    return StageResult(stage, key, sdir, "done", records, items=manifest.get("items", 0),
                        counts=manifest.get("counts", {}), manifest=manifest)
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def finish(res: StageResult, spec: ComponentSpec | None, config: Any, extra: dict[str, Any]) -> None:
@@ -72,7 +88,8 @@ def finish(res: StageResult, spec: ComponentSpec | None, config: Any, extra: dic
     res.manifest = {
         "stage": res.stage, "key": res.key, "component": spec.name if spec else None,
         "plugin": spec.plugin if spec else None, "version": component_version(spec) if spec else None,
-        "config": unnested(config), "items": res.items, "records": len(res.records), "seconds": round(res.seconds, 3),
+        "config": unnested(config), "items": res.items, "records": len(res.records),
+        "sha256": file_sha256(res.dir / RECORDS), "seconds": round(res.seconds, 3),
         "cache": {"hits": res.hits, "misses": res.misses}, "counts": res.counts,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"), **extra,
     }
