@@ -61,9 +61,19 @@ def iter_jsonl(path: Path, *, tolerate_torn_tail: bool = False) -> Iterator[tupl
     """(line number, object) per non-empty line. A torn last line (a kill mid-write) is skipped
     when ``tolerate_torn_tail``; anything else malformed is a DataError naming file and line."""
     if not path.is_file():
-        raise DataError("file not found", where=str(path))
-    with path.open("r", encoding="utf-8") as f:
-        lines = f.readlines()
+        raise DataError("is a folder, not a file" if path.is_dir() else "file not found", where=str(path))
+    try:
+        with path.open("rb") as f:
+            raw = f.read().split(b"\n")
+    except OSError as err:
+        raise DataError(f"cannot read: {err.strerror or err}", where=str(path)) from None
+    lines: list[str] = []
+    for i, b in enumerate(raw, start=1):
+        try:
+            lines.append(b.decode("utf-8") + ("\n" if i < len(raw) else ""))
+        except UnicodeDecodeError as exc:
+            raise DataError(f"not UTF-8 text (byte {exc.start + 1} of the line)", where=str(path),
+                            key=f"line {i}") from None
     for i, line in enumerate(lines, start=1):
         if not line.strip():
             continue

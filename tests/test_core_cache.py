@@ -78,3 +78,18 @@ def test_a_broken_cache_file_is_set_aside_with_one_warning(tmp_path, capsys, gar
     assert cache.get("k") == {"v": 1}
     cache.close()
     assert CallCache(path).get("k") == {"v": 1}  # the new file is a good cache
+
+
+def test_jsonl_reading_errors_are_one_line_naming_file_and_line(tmp_path):
+    from facttune_core import DataError, iter_jsonl
+
+    bad = tmp_path / "p.jsonl"
+    bad.write_bytes(b'{"a": 1}\n{"b": "caf\xe9"}\n')
+    with pytest.raises(DataError) as e:
+        list(iter_jsonl(bad))
+    assert e.value.render() == f"{bad}: line 2: not UTF-8 text (byte 11 of the line)"
+    with pytest.raises(DataError, match="is a folder, not a file"):
+        list(iter_jsonl(tmp_path))
+    torn = tmp_path / "t.jsonl"
+    torn.write_text('{"a": 1}\n{"b": ')
+    assert [o for _, o in iter_jsonl(torn, tolerate_torn_tail=True)] == [{"a": 1}]
