@@ -51,15 +51,27 @@ class JsonlPrompts:
         c = self.c
         prompts: list[Prompt] = []
         path = self._path(c.path)
+        seen: dict[str, int] = {}
         for i, row in iter_jsonl(path):
             topic = row.get(c.topic_field) if c.topic_field else None
+            if topic is not None and not isinstance(topic, str):
+                raise DataError(f"'{c.topic_field}' must be a string (got {type(topic).__name__})", where=str(path),
+                                key=f"line {i}")
             if c.template:
-                text = c.template.format(topic=topic, **{k: v for k, v in row.items() if k != "topic"})
+                try:
+                    text = c.template.format(topic=topic, **{k: v for k, v in row.items() if k != "topic"})
+                except (KeyError, IndexError, ValueError) as exc:
+                    raise DataError(f"the template {c.template!r} names {exc}, which is not a column of this line",
+                                    where=str(path), key=f"line {i}") from None
             else:
                 text = row.get(c.text_field)
             if not isinstance(text, str) or not text.strip():
                 raise DataError(f"missing or empty '{c.text_field}'", where=str(path), key=f"line {i}")
             pid = str(row.get(c.id_field)) if c.id_field and row.get(c.id_field) is not None else f"p{i:05d}"
+            if pid in seen:
+                raise DataError(f"duplicate prompt id '{pid}' (first on line {seen[pid]})", where=str(path),
+                                key=f"line {i}")
+            seen[pid] = i
             split = str(row.get(c.split_field) or c.default_split) if c.split_field else c.default_split
             prompts.append(Prompt(id=pid, text=text, topic=topic, split=split,
                                   reference=row.get(c.reference_field) if c.reference_field else None))
@@ -67,9 +79,6 @@ class JsonlPrompts:
                 break
         if not prompts:
             raise DataError("no prompts", where=str(path))
-        ids = [p.id for p in prompts]
-        if len(set(ids)) != len(ids):
-            raise DataError("duplicate prompt ids", where=str(path))
         responses = None
         if c.responses:
             rpath = self._path(c.responses)

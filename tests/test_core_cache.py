@@ -93,3 +93,21 @@ def test_jsonl_reading_errors_are_one_line_naming_file_and_line(tmp_path):
     torn = tmp_path / "t.jsonl"
     torn.write_text('{"a": 1}\n{"b": ')
     assert [o for _, o in iter_jsonl(torn, tolerate_torn_tail=True)] == [{"a": 1}]
+
+
+@pytest.mark.parametrize("lines,template,needle", [
+    (['{"id": "a", "topic": "X"}'], "Bio of {nme}.", "line 1: the template 'Bio of {nme}.' names 'nme'"),
+    (['{"id": "a", "topic": 3}'], "Bio of {topic}.", "line 1: 'topic' must be a string (got int)"),
+    (['{"id": "a", "topic": "X"}', '{"id": "b", "topic": "Y"}', '{"id": "a", "topic": "Z"}'], "Bio of {topic}.",
+     "line 3: duplicate prompt id 'a' (first on line 1)"),
+])
+def test_core_jsonl_prompt_errors_name_file_and_line(tmp_path, lines, template, needle):
+    from facttune_core import Context, DataError
+    from facttune_core.builtin import JsonlPrompts
+
+    f = tmp_path / "prompts.jsonl"
+    f.write_text("\n".join(lines) + "\n")
+    src = JsonlPrompts(JsonlPrompts.Config(path=str(f), template=template), Context())
+    with pytest.raises(DataError) as e:
+        src.load()
+    assert e.value.render() == f"{f}: {needle}" or e.value.render().startswith(f"{f}: {needle}")
