@@ -25,6 +25,7 @@ class Consistency:
         neutral: float = Field(1.0, ge=0.0, le=1.0, description="P(True) of a claim with no name, number or date")
 
     component = "judges/consistency"
+    needs = ("evidence",)
 
     def __init__(self, config: Config, ctx: Context) -> None:
         self.c = config

@@ -66,9 +66,6 @@ class Ensemble:
         per = self._member_verdicts(claims, evidence)
         return [[_p(v) for v in col] for col in zip(*per, strict=True)]
 
-    def fit_result(self, calibration: Calibration) -> None:
-        self.calibration = calibration
-
     def verify(self, claims: Sequence[Claim], evidence: Sequence[Evidence | None]) -> list[Verdict]:
         per = self._member_verdicts(claims, evidence)
         out = []

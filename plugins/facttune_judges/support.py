@@ -55,6 +55,7 @@ class Support:
         batch_size: int = runtime_field(32, ge=1)
 
     component = "judges/support"
+    needs = ("evidence",)
 
     def __init__(self, config: Config, ctx: Context) -> None:
         self.c = config
@@ -178,9 +179,6 @@ class Support:
     def features(self, claims: Sequence[Claim], evidence: Sequence[Evidence | None]) -> list[list[float]]:
         """The raw score per claim, for `facttune judge fit`."""
         return [[s] for s, _ in self.scores(claims, evidence)]
-
-    def fit_result(self, calibration: Calibration) -> None:
-        self.calibration = calibration
 
 
 def soft_min(values: Sequence[float], sharpness: float) -> float:
