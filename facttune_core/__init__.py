@@ -11,6 +11,7 @@ tests/test_core_layout.py checks). Nothing here imports torch, transformers or a
 
 from __future__ import annotations
 
+from .api.chat import ChatClaimsMixin, sampled_responses
 from .api.limits import RateLimiter
 from .api.prices import PriceTable
 from .api.retry import (
@@ -122,7 +123,7 @@ __all__ = [
     # the API layer
     "ApiConfig", "ApiRunner", "ChatBackend", "ChatRequest", "ChatResult", "Failure", "MalformedResponse",
     "PriceTable", "RateLimiter", "backoff_delay", "retry_after_seconds", "http_failure", "connection_failure",
-    "shared_ssl_context", "run_sync", "CallEstimate", "estimate_requests",
+    "shared_ssl_context", "run_sync", "CallEstimate", "estimate_requests", "ChatClaimsMixin", "sampled_responses",
     # the run engine
     "load_recipe", "Pipeline", "Reporter", "StageResult",
     "__version__",

@@ -19,6 +19,7 @@ from facttune_core import (
     ApiConfig,
     ApiRunner,
     CallEstimate,
+    ChatClaimsMixin,
     ChatRequest,
     Claim,
     ConfigError,
@@ -31,12 +32,8 @@ from facttune_core import (
     Response,
     Verdict,
     estimate_requests,
-    extract_prompt,
-    merge_short_sentences,
-    parse_fact_lines,
     parse_true_false,
-    sentence_claims,
-    split_sentences,
+    sampled_responses,
     verify_prompt,
 )
 
@@ -88,21 +85,12 @@ class Messages(_Anthropic):
         c = self.c
         d = decoding or Decoding(temperature=c.temperature, top_p=c.top_p, max_new_tokens=c.max_tokens,
                                  stop=tuple(c.stop), seed=c.seed)
-        values = iter(self.runner.run([ChatRequest.for_sample(p.text, c.system, d, k, seeds=False)
-                                       for p in prompts for k in range(n)]))
-        out: list[list[Response]] = []
-        for p in prompts:
-            row = []
-            for k in range(n):
-                v = next(values)
-                row.append(Response(id=f"{p.id}/r{k}", prompt_id=p.id, text=v["text"].strip(), topic=p.topic,
-                                    sample=k, model=c.model, prompt_tokens=v["tokens_in"],
-                                    completion_tokens=v["tokens_out"], finish_reason=v["finish_reason"]))
-            out.append(row)
-        return out
+        values = self.runner.run([ChatRequest.for_sample(p.text, c.system, d, k, seeds=False)
+                                  for p in prompts for k in range(n)])
+        return sampled_responses(prompts, n, values, c.model)
 
 
-class Claims(_Anthropic):
+class Claims(ChatClaimsMixin, _Anthropic):
     """Atomic claims per sentence by a Claude judge (few-shot, ``- fact`` lines)."""
 
     class Config(_Fields):
@@ -114,35 +102,6 @@ class Claims(_Anthropic):
     def __init__(self, config: Config, ctx: Context) -> None:
         super().__init__(config, ctx)
         self.c = config
-
-    def extract(self, responses: Sequence[Response]) -> list[list[Claim]]:
-        return sentence_claims(responses, self._facts, self.ctx, merge_short=self.c.merge_short)
-
-    def estimate(self, responses: Sequence[Response]) -> CallEstimate:
-        """What ``extract`` would send (one call per sentence), sending nothing."""
-        sentences = []
-        for r in responses:
-            sents = split_sentences(r.text)
-            if self.c.merge_short:
-                sents = merge_short_sentences(sents, self.c.merge_short)
-            sentences += [(r, s) for s in sents]
-        return estimate_requests(self.runner, self._requests(sentences))
-
-    def _requests(self, sentences: list[tuple[Response, str]]) -> list[ChatRequest]:
-        c = self.c
-        return [ChatRequest(user=extract_prompt(s, r.topic), system=c.system, max_tokens=c.max_tokens,
-                            temperature=c.temperature) for r, s in sentences]
-
-    def _facts(self, sentences: list[tuple[Response, str]]) -> list[list[str]]:
-        c = self.c
-        values = self.runner.run(self._requests(sentences))
-        out = []
-        for v in values:
-            facts, dropped = parse_fact_lines(v["text"], max_facts=c.max_facts)
-            if dropped:
-                self.ctx.count("dropped_lines", dropped)
-            out.append(facts)
-        return out
 
 
 class TrueFalse(_Anthropic):
