@@ -98,7 +98,7 @@ from .recipe import load_recipe
 from .run.executor import Reporter
 from .run.folders import StageResult
 from .run.pipeline import Pipeline
-from .store import atomic_write_json, atomic_write_text, iter_jsonl
+from .store import atomic_write_json, atomic_write_text, iter_jsonl, read_json_file, read_text_file
 from .text import merge_short_sentences, sentence_claims, slug, split_sentences
 
 __version__ = "0.1.0"
@@ -118,7 +118,7 @@ __all__ = [
     "belief_prompt", "parse_true_false", "p_true_from_logprobs", "TRUE_WORDS", "FALSE_WORDS", "CHAT_EXTRACT_SYSTEM",
     "CHAT_TRUE_FALSE_SYSTEM", "split_sentences", "merge_short_sentences", "sentence_claims", "slug",
     "factscore", "f1_at_k", "summarize", "paired_bootstrap", "PairsConfig", "Selection", "build_pairs",
-    "atomic_write_json", "atomic_write_text", "iter_jsonl", "CallCache", "call_key", "stable_json", "cache_dir",
+    "atomic_write_json", "atomic_write_text", "iter_jsonl", "read_json_file", "read_text_file", "CallCache", "call_key", "stable_json", "cache_dir",
     "native_bf16", "plot_curves", "Calibration", "auroc",
     # the API layer
     "ApiConfig", "ApiRunner", "ChatBackend", "ChatRequest", "ChatResult", "Failure", "MalformedResponse",

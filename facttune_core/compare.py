@@ -23,7 +23,7 @@ import typer
 
 from . import metrics
 from .contract.errors import ConfigError, DataError, did_you_mean
-from .store import atomic_write_json, atomic_write_text, iter_jsonl, read_manifest
+from .store import atomic_write_json, atomic_write_text, iter_jsonl, make_dir, read_manifest
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -337,7 +337,7 @@ def _page(c: Comparison, png: Path | None) -> str:
 
 def write_outputs(c: Comparison, out_dir: Path, png: bool = True) -> dict[str, Path]:
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_dir(out_dir)
     paths: dict[str, Path] = {"json": out_dir / "compare.json"}
     atomic_write_json(paths["json"], c.as_dict())
     image = None

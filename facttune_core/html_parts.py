@@ -4,13 +4,13 @@ folders of a run, their records, the per-claim drill-down and the page's style."
 from __future__ import annotations
 
 import html
-import json
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from .contract.errors import DataError
 from .contract.records import Claim, Evidence, Response, Verdict
-from .store import RECORDS, read_records
+from .store import RECORDS, read_json_file, read_records
 
 
 def _fmt(v: Any, scale: float = 1.0) -> str:
@@ -24,8 +24,13 @@ def _stage_dirs(run_dir: Path) -> dict[str, Path]:
     out: dict[str, Path] = {}
     meta = run_dir / "run.json"
     if meta.exists():
-        info = json.loads(meta.read_text(encoding="utf-8"))
-        for stage, s in info.get("stages", {}).items():
+        fix = "delete it: the report then uses the newest folder of each stage"
+        info = read_json_file(meta, fix=fix)
+        stages = info.get("stages", {})
+        if not isinstance(stages, dict) or not all(isinstance(s, dict) and isinstance(s.get("dir"), str)
+                                                   for s in stages.values()):
+            raise DataError(f"'stages' is not a table of stage folders; {fix}", where=str(meta), key="stages")
+        for stage, s in stages.items():
             d = run_dir / s["dir"]
             if (d / "manifest.json").exists():
                 out[stage] = d

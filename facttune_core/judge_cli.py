@@ -112,7 +112,7 @@ def eval_(
     """Run the recipe's [verify] on labelled claims: AUROC, balanced accuracy, NS precision/recall, confusion,
     calibration (ECE + reliability plot), response-level FActScore error; per kind."""
     from .judging import dump, evaluate, write_reliability_plot
-    from .store import atomic_write_text
+    from .store import atomic_write_text, make_dir
 
     cli = terminal
     try:
@@ -136,7 +136,7 @@ def eval_(
                           "or other topics for an honest estimate.")
     out_dir = out or Path("judge-eval") / file.stem
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
+        make_dir(out_dir)
         atomic_write_text(out_dir / "judge-eval.json", dump(report))
         reports = {"all": report["overall"], **report["kinds"]} if len(report["kinds"]) > 1 else {"all": report["overall"]}
         plot = write_reliability_plot(reports, out_dir / "reliability.png")
@@ -158,7 +158,7 @@ def fit(
     write it to a file; with --cv print held-out (leave-one-topic-out) figures."""
     from .contract.records import Verdict
     from .judging import Calibration, dump, evaluate, fit_logistic
-    from .store import atomic_write_text
+    from .store import atomic_write_text, make_dir
 
     cli = terminal
     try:
@@ -191,7 +191,7 @@ def fit(
             cv_report = evaluate(data, pred)
             cal.info["cv"] = {"scheme": "leave-one-topic-out", "overall": _brief(cv_report["overall"]),
                               "kinds": {k: _brief(v) for k, v in cv_report["kinds"].items()}}
-        out.parent.mkdir(parents=True, exist_ok=True)
+        make_dir(out.parent)
         atomic_write_text(out, dump(cal.to_dict()))
     except FacttuneError as err:
         cli.fail(err, 1)

@@ -22,7 +22,7 @@ from typing import Any
 
 from .contract.errors import DataError
 from .contract.records import Claim, Evidence, Passage, Verdict
-from .store import iter_jsonl
+from .store import iter_jsonl, make_dir
 
 
 @dataclass
@@ -222,7 +222,7 @@ def write_reliability_plot(reports: dict[str, dict[str, Any]], path: Path) -> Pa
     ax.set_ylim(0, 1)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dir(path.parent)
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path

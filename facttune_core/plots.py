@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .store import make_dir
+
 
 def plot_curves(log: Sequence[dict[str, Any]], path: Path, title: str = "") -> Path:
     """A training log's curves by step: loss, and reward accuracy / margins (DPO) or token accuracy
@@ -34,7 +36,7 @@ def plot_curves(log: Sequence[dict[str, Any]], path: Path, title: str = "") -> P
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dir(path.parent)
     tmp = path.with_name(f".{path.stem}.tmp.png")
     fig.savefig(tmp, dpi=110)
     plt.close(fig)
@@ -60,7 +62,7 @@ def make_plots(run_dir: Path, rows: list[dict[str, Any]], train_log: list[dict[s
 
     out: list[Path] = []
     pdir = run_dir / "plots"
-    pdir.mkdir(exist_ok=True)
+    make_dir(pdir)
     by_var: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         by_var[r["variant"]].append(r)

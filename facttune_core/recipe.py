@@ -10,11 +10,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .contract.config import output_config, validation_problems
-from .contract.errors import ConfigError, FacttuneError, ProblemList, did_you_mean
+from .contract.errors import ConfigError, DataError, FacttuneError, ProblemList, did_you_mean
 from .contract.registry import ComponentSpec, get_registry, validate_args
 from .needs import check_needs
 from .pairs import PairsConfig
 from .run.stages import STAGES as RUN_STAGES
+from .store import read_text_file
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -160,11 +161,13 @@ def load_raw(path: Path) -> dict[str, Any]:
     if not path.exists():
         raise ConfigError("recipe file not found", where=where)
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        text = read_text_file(path)
+    except DataError as err:
+        raise ConfigError(err.message, where=err.where, key=err.key) from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"not valid TOML: {exc}", where=where) from None
-    except UnicodeDecodeError:
-        raise ConfigError("not a UTF-8 text file", where=where) from None
 
 
 def load_recipe(path: Path | str, overrides: list[str] | None = None) -> Resolved:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ from .contract.errors import DataError
 from .html_parts import CSS, _drill, _e, _fmt, _load, _stage_dirs
 from .overview import overview_html, run_overview
 from .plots import make_plots
-from .store import atomic_write_text, read_manifest
+from .store import atomic_write_text, read_json_file, read_manifest
 
 METRICS = (
     ("factscore", "FActScore %", 100.0),
@@ -106,9 +105,9 @@ def _judge_html(run_dir: Path, manifests: dict[str, dict[str, Any]]) -> str:
            f"</tr>{''.join(rows)}</table>")
     ev_path = run_dir / "judge-eval.json"
     try:
-        ev = json.loads(ev_path.read_text(encoding="utf-8")) if ev_path.exists() else None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        ev = None
+        ev = read_json_file(ev_path) if ev_path.exists() else None
+    except DataError:
+        ev = None  # an optional extra: a damaged one is left out of the page
     if isinstance(ev, dict) and isinstance(ev.get("overall"), dict):
         kinds = ev.get("kinds") or {}
         cells = "".join(
@@ -150,7 +149,7 @@ def _html(run_dir: Path, summary: dict[str, Any], manifests: dict[str, dict[str,
     data_records = _load(dirs.get("data"))
     drill = "".join(f"<h3>{_e(name)}</h3>{_drill(chain, data_records, limit)}" for name, chain in groups)
     credits = sorted({m["info"]["attribution"] for d in dirs.values() for p in d.rglob("manifest.json")
-                      if "attribution" in (m := json.loads(p.read_text(encoding="utf-8"))).get("info", {})})
+                      if "attribution" in ((m := read_manifest(p.parent) or {}).get("info") or {})})
     attribution = f"<p><small>Text from: {_e('; '.join(credits))}.</small></p>" if credits else ""
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>facttune report: {_e(run_dir.name)}</title>"
             f"<style>{CSS}</style></head><body><h1>facttune report: {_e(run_dir.name)}</h1>{ev_html}"

@@ -17,9 +17,28 @@ RECORDS = "records.jsonl"
 PARTIAL = "records.partial.jsonl"
 
 
+def make_dir(path: Path) -> Path:
+    """``mkdir -p``, or a DataError naming the folder (a file in the way, no permission)."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise DataError("is a file, not a folder", where=str(path)) from None
+    except NotADirectoryError:
+        bad = next((p for p in reversed(path.parents) if p.exists() and not p.is_dir()), path.parent)
+        raise DataError(f"cannot make this folder: {bad} is a file", where=str(path)) from None
+    except OSError as err:
+        raise DataError(f"cannot make this folder: {err.strerror or err}", where=str(path)) from None
+    return path
+
+
 def atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    """Write a file whole (a temp file, fsync, rename): a reader sees the old or the new one. An OS
+    error (read-only folder, disk full) is a DataError naming the file."""
+    make_dir(path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as err:
+        raise DataError(f"cannot write: {err.strerror or err}", where=str(path)) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
@@ -27,6 +46,9 @@ def atomic_write_text(path: Path, text: str) -> None:
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)  # mkstemp makes 0600; artifacts are ordinary files
         os.replace(tmp, path)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        raise DataError(f"cannot write: {err.strerror or err}", where=str(path)) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -104,15 +126,18 @@ class PartialWriter:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if path.exists():
-            # truncate a torn tail so appends start on a fresh line
-            data = path.read_bytes()
-            if data and not data.endswith(b"\n"):
-                cut = data.rfind(b"\n") + 1
-                with path.open("r+b") as f:
-                    f.truncate(cut)
-        self._f = path.open("a", encoding="utf-8")
+        make_dir(path.parent)
+        try:
+            if path.exists():
+                # truncate a torn tail so appends start on a fresh line
+                data = path.read_bytes()
+                if data and not data.endswith(b"\n"):
+                    cut = data.rfind(b"\n") + 1
+                    with path.open("r+b") as f:
+                        f.truncate(cut)
+            self._f = path.open("a", encoding="utf-8")
+        except OSError as err:
+            raise DataError(f"cannot write: {err.strerror or err}", where=str(path)) from None
 
     def write(self, records: Iterable[Record | dict[str, Any]]) -> None:
         text = "".join(record_line(r) + "\n" for r in records)
@@ -126,10 +151,53 @@ class PartialWriter:
 
 
 def read_manifest(stage_dir: Path) -> dict[str, Any] | None:
+    """A stage's manifest, or None when the stage has none yet. A manifest is written whole (temp
+    file + rename), so one that does not parse was changed by something else: a DataError."""
     p = stage_dir / MANIFEST
-    if not p.exists():
+    if not p.exists() and not p.is_symlink():
         return None
+    return read_json_file(p, fix=f"delete the folder {stage_dir.name} to recompute that stage")
+
+
+# ---------------------------------------------------------------- the one place files are read
+# Every OS, decode and parse error of a file the pipeline reads becomes one DataError naming the file
+# (and the line where there is one); nothing else escapes these functions.
+
+def _os_reason(err: OSError) -> str:
+    return {IsADirectoryError: "is a folder, not a file", NotADirectoryError: "a part of the path is not a folder",
+            FileNotFoundError: "file not found", PermissionError: "permission denied"}.get(
+        type(err), f"cannot read: {err.strerror or err}")
+
+
+def read_bytes_file(path: Path) -> bytes:
+    """A file's bytes, or a DataError naming it (missing, a folder, unreadable)."""
     try:
-        return json.loads(p.read_text(encoding="utf-8"))
-    except json.JSONDecodeError:
-        return None
+        return Path(path).read_bytes()
+    except OSError as err:
+        raise DataError(_os_reason(err), where=str(path)) from None
+
+
+def read_text_file(path: Path, *, fix: str = "") -> str:
+    """A UTF-8 text file, or a DataError naming the file (and the line of a bad byte)."""
+    data = read_bytes_file(path)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise DataError(f"not UTF-8 text (a binary or damaged file){'; ' + fix if fix else ''}", where=str(path),
+                        key=f"line {line}") from None
+
+
+def read_json_file(path: Path, *, expect: type = dict, fix: str = "") -> Any:
+    """A JSON file holding a ``expect`` (an object by default), or a DataError naming the file
+    and the line; ``fix`` says what the user can do about a damaged file."""
+    text = read_text_file(path, fix=fix)
+    tail = f"; {fix}" if fix else ""
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"not valid JSON ({exc.msg}){tail}", where=str(path), key=f"line {exc.lineno}") from None
+    if not isinstance(obj, expect):
+        want = {dict: "a JSON object", list: "a JSON list"}.get(expect, expect.__name__)
+        raise DataError(f"expected {want}, found {type(obj).__name__}{tail}", where=str(path))
+    return obj

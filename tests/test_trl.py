@@ -77,6 +77,24 @@ def test_unknown_trl_argument_is_one_line_naming_the_key():
     dpo({"loss_type": "ipo", "label_smoothing": 0.1, "optim": "rmsprop", "warmup_steps": 150})
 
 
+@pytest.mark.parametrize("key, value, want", [
+    ("max_steps", "eight", "must be a whole number, got 'eight'"),
+    ("max_steps", 8.5, "must be a whole number"),
+    ("learning_rate", "fast", "must be a number"),
+    ("bf16", "yes", "must be true or false (or left out)"),
+    ("gradient_checkpointing", 1, "must be true or false"),
+    ("lr_scheduler_type", 3, "must be a string"),
+])
+def test_trl_argument_of_the_wrong_type_is_one_line_naming_the_key(key, value, want):
+    """TRL's own field types, checked before anything loads (not 9 s later, after the model)."""
+    for make in (dpo, lambda a: SFTTrainerComponent.Config.model_validate({"args": a})):
+        with pytest.raises(ConfigError) as e:
+            make({key: value})
+        assert str(e.value).startswith(f"train.args.{key}: TRL ") and want in str(e.value)
+    # the right types pass: ints where floats are expected, None where a field may be None
+    dpo({"learning_rate": 1, "max_steps": 8, "bf16": None, "lr_scheduler_type": "cosine", "report_to": "none"})
+
+
 def test_recipe_validation_reports_train_keys(tmp_path):
     from facttune_core.contract.registry import validate_args
 
@@ -90,18 +108,16 @@ def test_recipe_validation_reports_train_keys(tmp_path):
     assert str(e2.value).startswith("train.model.lora_rr: unknown key. Did you mean 'lora_r'?")
 
 
-def test_static_field_lists_match_installed_trl():
-    import dataclasses
-
+def test_static_field_tables_match_installed_trl():
     import trl
-    from facttune_trl.trl_fields import DPO_CONFIG_FIELDS, SFT_CONFIG_FIELDS, TRL_VERSION
+    from facttune_trl.trl_fields import DPO_CONFIG_TYPES, SFT_CONFIG_TYPES, TRL_VERSION, field_table
     from trl import DPOConfig, SFTConfig
 
-    dpo_now = {f.name for f in dataclasses.fields(DPOConfig) if f.init}
-    sft_now = {f.name for f in dataclasses.fields(SFTConfig) if f.init}
-    assert DPO_CONFIG_FIELDS == dpo_now, (f"trl {trl.__version__} (lists from {TRL_VERSION}): "
-                                          f"+{sorted(dpo_now - DPO_CONFIG_FIELDS)} -{sorted(DPO_CONFIG_FIELDS - dpo_now)}")
-    assert SFT_CONFIG_FIELDS == sft_now
+    dpo_now, sft_now = field_table(DPOConfig), field_table(SFTConfig)
+    assert DPO_CONFIG_TYPES == dpo_now, (f"trl {trl.__version__} (tables from {TRL_VERSION}): regenerate with "
+                                         "python -m facttune_trl.trl_fields")
+    assert SFT_CONFIG_TYPES == sft_now
+    assert DPO_CONFIG_TYPES["max_steps"] == "int" and DPO_CONFIG_TYPES["learning_rate"] == "float"
     assert DPOConfig.__dataclass_fields__["max_length"].default == TRL_MAX_LENGTH_DEFAULT
     assert SFTConfig.__dataclass_fields__["max_length"].default == TRL_MAX_LENGTH_DEFAULT
 

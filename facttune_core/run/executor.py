@@ -14,11 +14,11 @@ from typing import Any
 
 from ..cache import CallCache
 from ..contract.context import Context
-from ..contract.errors import FacttuneError
+from ..contract.errors import DataError, FacttuneError
 from ..contract.records import Record
 from ..contract.registry import build_component, instantiate
 from ..fingerprint import component_version
-from ..store import PARTIAL, PartialWriter, iter_jsonl, parse_record
+from ..store import PARTIAL, PartialWriter, iter_jsonl, make_dir, parse_record
 from .folders import StageResult, finish, finished, stage_dir, stage_key
 from .stages import Chain, Chunked, Job, Plan, Whole
 
@@ -61,7 +61,7 @@ class Executor:
         sdir = stage_dir(root, self.index(plan.stage.name), plan.stage.name, key)
         res = finished(plan.stage.name, key, sdir)
         if res is None:
-            sdir.mkdir(parents=True, exist_ok=True)
+            make_dir(sdir)
             t0 = time.perf_counter()
             h0, m0 = self.cache.stats.snapshot()
             ctx = Context(cache=self.cache, stage_dir=sdir, key=plan.table, seed=self.seed, counters=Counter(),
@@ -107,8 +107,13 @@ class Executor:
         partial = sdir / PARTIAL
         done: dict[str, list[Any]] = {}
         if partial.exists():
-            for _, row in iter_jsonl(partial, tolerate_torn_tail=True):
-                done[row["_item"]] = [parse_record(d) for d in row["out"]]
+            for i, row in iter_jsonl(partial, tolerate_torn_tail=True):
+                try:
+                    done[str(row["_item"])] = [parse_record(d) for d in row["out"]]
+                except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                    raise DataError(f"not a record of this stage ({type(exc).__name__}: {exc}); delete the file to "
+                                    "redo the stage (cached calls are not repeated)", where=str(partial),
+                                    key=f"line {i}") from None
         status = "resumed" if done else "ran"
         todo = [x for x in items if stage.item_id(x) not in done]
         task = self.reporter.start(plan.label or stage.name, len(items))

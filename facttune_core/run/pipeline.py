@@ -19,7 +19,7 @@ from ..contract.records import Prompt
 from ..contract.registry import validate_args
 from ..paths import cache_dir
 from ..recipe import Resolved
-from ..store import atomic_write_text
+from ..store import atomic_write_text, make_dir
 from .executor import Executor, Reporter
 from .folders import StageResult, clear_from, write_run_json
 from .stages import (
@@ -76,7 +76,7 @@ class Pipeline:
 
     # ------------------------------------------------------------------ run
     def run(self) -> dict[str, StageResult]:
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        make_dir(self.run_dir)
         atomic_write_text(self.run_dir / "recipe.toml", self.r.path.read_text(encoding="utf-8"))
         if self.force_from is not None:
             clear_from(self.run_dir, ORDER, self.force_from)

@@ -46,7 +46,7 @@ from ..contract.records import (
 from ..contract.registry import ComponentSpec
 from ..pairs import PairsConfig
 from ..pairs import build as build_pairs
-from ..store import atomic_write_json
+from ..store import atomic_write_json, make_dir
 from .evaluate import evaluation_rows, evaluation_summary
 from .folders import StageResult
 
@@ -302,7 +302,7 @@ class Train(Whole):
                             f"{chain.counts.get('pairs', {})}); sample more responses or lower pairs.min_margin",
                             key="train")
         work = job.folder / "work"
-        work.mkdir(exist_ok=True)
+        make_dir(work)
         trainer: Trainer = job.component
         result = trainer.train(TrainData(pairs=chain.pairs, sft=chain.sft, base_model=job.plan.base_model), work)
         adapter = Path(result.adapter_dir).resolve()

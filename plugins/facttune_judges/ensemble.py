@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from facttune_core import Calibration, Claim, ClaimVerifier, ConfigError, Context, Evidence, Verdict
 
-from .fitting import load_fitted
+from .fitting import FittedFile, load_fitted
 
 
 class Member(BaseModel):
@@ -34,7 +34,7 @@ class Ensemble:
         members: list[Member] = Field(min_length=1, description="verifiers to combine: [{component, args}, ...]")
         combine: Literal["all", "mean", "logistic"] = "all"
         weights: list[float] | None = Field(None, description="mean: one weight per member (default equal)")
-        fitted: str | None = Field(None, description="logistic: file written by `facttune judge fit`")
+        fitted: FittedFile | None = Field(None, description="logistic: file written by `facttune judge fit`")
         threshold: float = Field(0.5, ge=0.0, le=1.0, description="mean / logistic: supported iff P(True) >= this")
 
         @model_validator(mode="after")

@@ -10,11 +10,12 @@ data it reports on are not the same people.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from facttune_core import ConfigError, Context, did_you_mean
+from pydantic import AfterValidator, ValidationInfo
+
+from facttune_core import Calibration, ConfigError, Context, DataError, did_you_mean, read_json_file
 
 PACKAGED = Path(__file__).resolve().parent / "fitted"
 
@@ -33,10 +34,31 @@ def resolve_fitted(name: str, ctx: Context | None = None) -> Path:
                               f"{', '.join(known) or 'none'}; or give a file written by `facttune judge fit`")
         return path
     p = Path(name).expanduser()
-    if not p.is_absolute() and ctx is not None and ctx.recipe_path is not None \
-            and (ctx.recipe_path.parent / p).exists():
-        p = ctx.recipe_path.parent / p
-    return p
+    base = ctx.recipe_path.parent if ctx is not None and ctx.recipe_path is not None else None
+    return _relative(p, base)
+
+
+def _relative(p: Path, base: Path | None) -> Path:
+    return base / p if not p.is_absolute() and base is not None and (base / p).exists() else p
+
+
+def _check_fitted(value: str, info: ValidationInfo) -> str:
+    """At validate time: the calibration exists, parses and is one (so a damaged file is caught
+    before any model loads); the value is kept as written (packaged names stay names)."""
+    base = (info.context or {}).get("base_dir") if info.context else None
+    if "/" in value or "\\" in value or value.endswith(".json"):
+        path = _relative(Path(value).expanduser(), Path(base) if base else None)
+    else:
+        path = resolve_fitted(value)
+    try:
+        Calibration.from_dict(read_json_file(path), where=str(path))
+    except (ConfigError, DataError) as err:
+        raise ValueError(err.render()) from None
+    return value
+
+
+FittedFile = Annotated[str, AfterValidator(_check_fitted)]
+"""A config field naming a fitted calibration, checked by ``facttune validate``."""
 
 
 def load_fitted(name: str, ctx: Context | None = None) -> dict[str, Any]:
@@ -46,11 +68,6 @@ def load_fitted(name: str, ctx: Context | None = None) -> dict[str, Any]:
     except ConfigError as err:
         raise err.located(key=key) from None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError("calibration file not found", where=str(path), key=key) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ConfigError(f"cannot read calibration file: {err}", where=str(path), key=key) from None
-    if not isinstance(data, dict):
-        raise ConfigError("not a judge calibration file (not a JSON object)", where=str(path), key=key)
-    return data
+        return read_json_file(path)
+    except DataError as err:
+        raise ConfigError(f"calibration file: {err.message}", where=str(path), key=err.key or key) from None

@@ -35,7 +35,7 @@ from facttune_core import (
 )
 
 from . import text
-from .fitting import load_fitted
+from .fitting import FittedFile, load_fitted
 
 MODEL_ALIAS = "all-minilm-l6-v2"
 
@@ -49,7 +49,7 @@ class Support:
         layer: int = Field(5, ge=1, description="hidden layer whose token states are compared")
         sharpness: float = Field(8.0, ge=0.0, description="soft-minimum weight exp(-sharpness * support); 0 = mean")
         missing_name: float = Field(0.3, ge=0.0, le=1.0, description="support cap of a name absent from the evidence")
-        fitted: str | None = Field(None, description="calibration file from `facttune judge fit` (a path, or a "
+        fitted: FittedFile | None = Field(None, description="calibration file from `facttune judge fit` (a path, or a "
                                    "packaged name such as 'wiki-vital'); without it P(True) = the raw score")
         threshold: float = Field(0.5, ge=0.0, le=1.0, description="supported iff P(True) >= threshold")
         batch_size: int = runtime_field(32, ge=1)

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from facttune_core import ConfigError, did_you_mean
 
-from .trl_fields import DPO_CONFIG_FIELDS, SFT_CONFIG_FIELDS
+from .trl_fields import DPO_CONFIG_TYPES, SFT_CONFIG_TYPES, type_problem
 
 TABLE = "train"  # the trainer's recipe table (ctx.key)
 
@@ -64,17 +64,21 @@ SFT_DEFAULTS: dict[str, Any] = {
     "include_num_input_tokens_seen": True,
 }
 
-TRL_CLASSES = {"dpo": ("DPOConfig", DPO_CONFIG_FIELDS), "sft": ("SFTConfig", SFT_CONFIG_FIELDS)}
+TRL_CLASSES: dict[str, tuple[str, dict[str, str]]] = {"dpo": ("DPOConfig", DPO_CONFIG_TYPES),
+                                                      "sft": ("SFTConfig", SFT_CONFIG_TYPES)}
 
 
 def check_args(args: dict[str, Any], kind: str, table: str = TABLE) -> dict[str, Any]:
-    """Unknown, reserved or removed keys → a one-line ConfigError naming ``train.args.<key>``."""
+    """Unknown, reserved or removed keys, and values of the wrong type (TRL's own field types) → a
+    one-line ConfigError naming ``train.args.<key>``, before anything loads."""
     cls_name, known = TRL_CLASSES[kind]
     for key in args:
         where = f"{table}.args.{key}"
         if key in RESERVED_ARGS:
             raise ConfigError(f"set by facttune, not the recipe: {RESERVED_ARGS[key]}", key=where)
         if key in known:
+            if (why := type_problem(args[key], known[key])):
+                raise ConfigError(f"TRL {cls_name}.{key} {why}", key=where)
             continue
         if key in REMOVED_ARGS:
             raise ConfigError(f"unknown TRL {cls_name} argument: {REMOVED_ARGS[key]}", key=where)

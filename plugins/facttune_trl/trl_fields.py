@@ -1,77 +1,160 @@
-"""Static lists of the TRL config fields ``[train.args]`` may set.
+"""Static tables of the TRL config fields ``[train.args]`` may set, with their types.
 
-Kept here so that ``facttune validate`` checks ``[train.args]`` without importing TRL (a 10+ s
-import). Generated from trl 1.16.0 / transformers 5.23.0;
-``tests/test_trl.py::test_static_field_lists_match_installed_trl`` checks them against the installed TRL.
+Kept here so that ``facttune validate`` checks ``[train.args]`` (names and types) without importing
+TRL (a 10+ s import). A type is ``bool``, ``int``, ``float``, ``str`` or ``list[str]``, with ``?``
+when None is allowed; ``any`` is left to TRL. Regenerate with ``python -m facttune_trl.trl_fields``;
+``tests/test_trl.py::test_static_field_tables_match_installed_trl`` checks them against the installed TRL.
 """
 
 from __future__ import annotations
 
+import enum
+import types
+import typing
+from typing import Any
+
+
+def field_kind(tp: Any) -> str:
+    """A dataclass field's annotation as one of this module's type names."""
+    args = typing.get_args(tp)
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        rest = [a for a in args if a is not type(None)]
+        rest = [a for a in rest if not (isinstance(a, type) and issubclass(a, enum.Enum))] or rest
+        k = field_kind(rest[0]) if len(rest) == 1 else "any"
+        return k + "?" if type(None) in args and k != "any" else k
+    if tp in (bool, int, float, str):
+        return str(tp.__name__)
+    if typing.get_origin(tp) is list and args == (str,):
+        return "list[str]"
+    return "any"
+
+
+def field_table(cls: Any) -> dict[str, str]:
+    """name → type name of a TRL config dataclass's init fields."""
+    import dataclasses
+
+    hints = typing.get_type_hints(cls)
+    return {f.name: field_kind(hints[f.name]) for f in dataclasses.fields(cls) if f.init}
+
+
+def type_problem(value: Any, kind: str) -> str | None:
+    """Why ``value`` cannot be a field of type ``kind`` (None when it can)."""
+    if kind == "any" or (kind.endswith("?") and value is None):
+        return None
+    base = kind.rstrip("?")
+    ok = {"bool": lambda v: isinstance(v, bool),
+          "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+          "float": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+          "str": lambda v: isinstance(v, str),
+          # TRL turns one string into a one-item list (loss_type = "ipo")
+          "list[str]": lambda v: isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v))}[base]
+    if ok(value):
+        return None
+    word = {"bool": "true or false", "int": "a whole number", "float": "a number", "str": "a string",
+            "list[str]": "a string or a list of strings"}[base]
+    return f"must be {word}{' (or left out)' if kind.endswith('?') else ''}, got {value!r}"
+
+
 TRL_VERSION = "1.16.0"
 
-DPO_CONFIG_FIELDS: frozenset[str] = frozenset({
-    'accelerator_config', 'activation_checkpointing', 'activation_checkpointing_kwargs',
-    'activation_offloading', 'adam_beta1', 'adam_beta2', 'adam_epsilon', 'auto_find_batch_size',
-    'average_tokens_across_devices', 'batch_eval_metrics', 'beta', 'bf16', 'bf16_full_eval',
-    'data_seed', 'dataloader_drop_last', 'dataloader_in_order', 'dataloader_multiprocessing_context',
-    'dataloader_num_workers', 'dataloader_persistent_workers', 'dataloader_pin_memory',
-    'dataloader_prefetch_factor', 'dataset_num_proc', 'ddp_backend', 'ddp_broadcast_buffers',
-    'ddp_bucket_cap_mb', 'ddp_find_unused_parameters', 'ddp_static_graph', 'ddp_timeout', 'debug',
-    'deepspeed', 'disable_dropout', 'disable_tqdm', 'discopop_tau', 'do_eval', 'do_predict', 'do_train',
-    'enable_jit_checkpoint', 'eval_accumulation_steps', 'eval_delay', 'eval_do_concat_batches',
-    'eval_on_start', 'eval_steps', 'eval_strategy', 'eval_use_gather_object', 'f_alpha_divergence_coef',
-    'f_divergence_type', 'fp16', 'fp16_full_eval', 'fsdp', 'fsdp_config', 'full_determinism',
-    'gradient_accumulation_steps', 'gradient_checkpointing', 'gradient_checkpointing_kwargs',
-    'greater_is_better', 'hub_always_push', 'hub_model_id', 'hub_private_repo', 'hub_revision',
-    'hub_strategy', 'hub_token', 'ignore_data_skip', 'include_for_metrics',
-    'include_num_input_tokens_seen', 'label_names', 'label_smoothing', 'label_smoothing_factor',
-    'ld_alpha', 'learning_rate', 'length_column_name', 'liger_kernel_config', 'load_best_model_at_end',
-    'local_rank', 'log_level', 'log_level_replica', 'log_on_each_node', 'logging_first_step',
-    'logging_nan_inf_filter', 'logging_steps', 'logging_strategy', 'loss_type', 'loss_weights',
-    'lr_scheduler_kwargs', 'lr_scheduler_type', 'max_grad_norm', 'max_length', 'max_steps',
-    'metric_for_best_model', 'model_init_kwargs', 'neftune_noise_alpha', 'num_train_epochs', 'optim',
-    'optim_args', 'optim_target_modules', 'output_dir', 'pad_to_multiple_of', 'pad_token',
-    'padding_free', 'parallelism_config', 'per_device_eval_batch_size', 'per_device_train_batch_size',
-    'precompute_ref_batch_size', 'precompute_ref_log_probs', 'prediction_loss_only', 'project',
-    'push_to_hub', 'ref_model_mixup_alpha', 'ref_model_sync_steps', 'remove_unused_columns',
-    'report_to', 'restore_callback_states_from_checkpoint', 'resume_from_checkpoint',
-    'router_aux_loss_coef', 'run_name', 'save_on_each_node', 'save_only_model', 'save_steps',
-    'save_strategy', 'save_total_limit', 'seed', 'skip_memory_metrics', 'sync_ref_model', 'tf32',
-    'torch_compile', 'torch_compile_backend', 'torch_compile_mode', 'torch_empty_cache_steps',
-    'trackio_bucket_id', 'trackio_space_id', 'trackio_static_space_id', 'train_sampling_strategy',
-    'truncation_mode', 'trust_remote_code', 'use_cache', 'use_cpu', 'use_liger_kernel', 'use_weighting',
-    'warmup_steps', 'weight_decay',
-})
+DPO_CONFIG_TYPES: dict[str, str] = {
+    'accelerator_config': 'any', 'activation_checkpointing': 'bool?',
+    'activation_checkpointing_kwargs': 'any', 'activation_offloading': 'bool', 'adam_beta1': 'float',
+    'adam_beta2': 'float', 'adam_epsilon': 'float', 'auto_find_batch_size': 'bool',
+    'average_tokens_across_devices': 'bool', 'batch_eval_metrics': 'bool', 'beta': 'float', 'bf16': 'bool?',
+    'bf16_full_eval': 'bool', 'data_seed': 'int?', 'dataloader_drop_last': 'bool',
+    'dataloader_in_order': 'bool', 'dataloader_multiprocessing_context': 'str?',
+    'dataloader_num_workers': 'int', 'dataloader_persistent_workers': 'bool', 'dataloader_pin_memory': 'bool',
+    'dataloader_prefetch_factor': 'int?', 'dataset_num_proc': 'int?', 'ddp_backend': 'str?',
+    'ddp_broadcast_buffers': 'bool?', 'ddp_bucket_cap_mb': 'int?', 'ddp_find_unused_parameters': 'bool?',
+    'ddp_static_graph': 'bool?', 'ddp_timeout': 'int', 'debug': 'any', 'deepspeed': 'any',
+    'disable_dropout': 'bool', 'disable_tqdm': 'bool?', 'discopop_tau': 'float', 'do_eval': 'bool',
+    'do_predict': 'bool', 'do_train': 'bool', 'enable_jit_checkpoint': 'bool',
+    'eval_accumulation_steps': 'int?', 'eval_delay': 'float', 'eval_do_concat_batches': 'bool',
+    'eval_on_start': 'bool', 'eval_steps': 'float?', 'eval_strategy': 'str', 'eval_use_gather_object': 'bool',
+    'f_alpha_divergence_coef': 'float', 'f_divergence_type': 'str', 'fp16': 'bool', 'fp16_full_eval': 'bool',
+    'fsdp': 'str?', 'fsdp_config': 'any', 'full_determinism': 'bool', 'gradient_accumulation_steps': 'int',
+    'gradient_checkpointing': 'bool', 'gradient_checkpointing_kwargs': 'any', 'greater_is_better': 'bool?',
+    'hub_always_push': 'bool', 'hub_model_id': 'str?', 'hub_private_repo': 'bool?', 'hub_revision': 'str?',
+    'hub_strategy': 'str', 'hub_token': 'str?', 'ignore_data_skip': 'bool',
+    'include_for_metrics': 'list[str]', 'include_num_input_tokens_seen': 'any', 'label_names': 'list[str]?',
+    'label_smoothing': 'float', 'label_smoothing_factor': 'float', 'ld_alpha': 'float?',
+    'learning_rate': 'float', 'length_column_name': 'str', 'liger_kernel_config': 'any',
+    'load_best_model_at_end': 'bool', 'local_rank': 'int', 'log_level': 'str', 'log_level_replica': 'str',
+    'log_on_each_node': 'bool', 'logging_first_step': 'bool', 'logging_nan_inf_filter': 'bool',
+    'logging_steps': 'float', 'logging_strategy': 'str', 'loss_type': 'list[str]', 'loss_weights': 'any',
+    'lr_scheduler_kwargs': 'any', 'lr_scheduler_type': 'str', 'max_grad_norm': 'float', 'max_length': 'int?',
+    'max_steps': 'int', 'metric_for_best_model': 'str?', 'model_init_kwargs': 'any',
+    'neftune_noise_alpha': 'float?', 'num_train_epochs': 'float', 'optim': 'str', 'optim_args': 'str?',
+    'optim_target_modules': 'any', 'output_dir': 'str?', 'pad_to_multiple_of': 'any', 'pad_token': 'str?',
+    'padding_free': 'bool', 'parallelism_config': 'any', 'per_device_eval_batch_size': 'int',
+    'per_device_train_batch_size': 'int', 'precompute_ref_batch_size': 'int?',
+    'precompute_ref_log_probs': 'bool', 'prediction_loss_only': 'bool', 'project': 'str',
+    'push_to_hub': 'bool', 'ref_model_mixup_alpha': 'float', 'ref_model_sync_steps': 'int',
+    'remove_unused_columns': 'bool', 'report_to': 'any', 'restore_callback_states_from_checkpoint': 'bool',
+    'resume_from_checkpoint': 'str?', 'router_aux_loss_coef': 'float?', 'run_name': 'str?',
+    'save_on_each_node': 'bool', 'save_only_model': 'bool', 'save_steps': 'float', 'save_strategy': 'str',
+    'save_total_limit': 'int?', 'seed': 'int', 'skip_memory_metrics': 'bool', 'sync_ref_model': 'bool',
+    'tf32': 'bool?', 'torch_compile': 'bool', 'torch_compile_backend': 'str?', 'torch_compile_mode': 'str?',
+    'torch_empty_cache_steps': 'int?', 'trackio_bucket_id': 'str?', 'trackio_space_id': 'str?',
+    'trackio_static_space_id': 'any', 'train_sampling_strategy': 'str', 'truncation_mode': 'str',
+    'trust_remote_code': 'bool', 'use_cache': 'bool', 'use_cpu': 'bool', 'use_liger_kernel': 'bool',
+    'use_weighting': 'bool', 'warmup_steps': 'float', 'weight_decay': 'float',
+}
 
-SFT_CONFIG_FIELDS: frozenset[str] = frozenset({
-    'accelerator_config', 'activation_checkpointing', 'activation_checkpointing_kwargs',
-    'activation_offloading', 'adam_beta1', 'adam_beta2', 'adam_epsilon', 'assistant_only_loss',
-    'auto_find_batch_size', 'average_tokens_across_devices', 'batch_eval_metrics', 'bf16',
-    'bf16_full_eval', 'chat_template_path', 'completion_only_loss', 'data_seed', 'dataloader_drop_last',
-    'dataloader_in_order', 'dataloader_multiprocessing_context', 'dataloader_num_workers',
-    'dataloader_persistent_workers', 'dataloader_pin_memory', 'dataloader_prefetch_factor',
-    'dataset_kwargs', 'dataset_num_proc', 'dataset_text_field', 'ddp_backend', 'ddp_broadcast_buffers',
-    'ddp_bucket_cap_mb', 'ddp_find_unused_parameters', 'ddp_static_graph', 'ddp_timeout', 'debug',
-    'deepspeed', 'disable_tqdm', 'do_eval', 'do_predict', 'do_train', 'enable_jit_checkpoint',
-    'eos_token', 'eval_accumulation_steps', 'eval_delay', 'eval_do_concat_batches', 'eval_on_start',
-    'eval_packing', 'eval_steps', 'eval_strategy', 'eval_use_gather_object', 'fp16', 'fp16_full_eval',
-    'fsdp', 'fsdp_config', 'full_determinism', 'gradient_accumulation_steps', 'gradient_checkpointing',
-    'gradient_checkpointing_kwargs', 'greater_is_better', 'hub_always_push', 'hub_model_id',
-    'hub_private_repo', 'hub_revision', 'hub_strategy', 'hub_token', 'ignore_data_skip',
-    'include_for_metrics', 'include_num_input_tokens_seen', 'label_names', 'label_smoothing_factor',
-    'learning_rate', 'length_column_name', 'liger_kernel_config', 'load_best_model_at_end',
-    'local_rank', 'log_level', 'log_level_replica', 'log_on_each_node', 'logging_first_step',
-    'logging_nan_inf_filter', 'logging_steps', 'logging_strategy', 'loss_type', 'lr_scheduler_kwargs',
-    'lr_scheduler_type', 'max_grad_norm', 'max_length', 'max_steps', 'metric_for_best_model',
-    'model_init_kwargs', 'neftune_noise_alpha', 'num_train_epochs', 'optim', 'optim_args',
-    'optim_target_modules', 'output_dir', 'packing', 'packing_strategy', 'pad_to_multiple_of',
-    'pad_token', 'padding_free', 'parallelism_config', 'per_device_eval_batch_size',
-    'per_device_train_batch_size', 'prediction_loss_only', 'project', 'push_to_hub',
-    'remove_unused_columns', 'report_to', 'restore_callback_states_from_checkpoint',
-    'resume_from_checkpoint', 'router_aux_loss_coef', 'run_name', 'save_on_each_node',
-    'save_only_model', 'save_steps', 'save_strategy', 'save_total_limit', 'seed', 'shuffle_dataset',
-    'skip_memory_metrics', 'tf32', 'torch_compile', 'torch_compile_backend', 'torch_compile_mode',
-    'torch_empty_cache_steps', 'trackio_bucket_id', 'trackio_space_id', 'trackio_static_space_id',
-    'train_sampling_strategy', 'truncation_mode', 'trust_remote_code', 'use_cache', 'use_cpu',
-    'use_liger_kernel', 'warmup_steps', 'weight_decay',
-})
+SFT_CONFIG_TYPES: dict[str, str] = {
+    'accelerator_config': 'any', 'activation_checkpointing': 'bool?',
+    'activation_checkpointing_kwargs': 'any', 'activation_offloading': 'bool', 'adam_beta1': 'float',
+    'adam_beta2': 'float', 'adam_epsilon': 'float', 'assistant_only_loss': 'bool',
+    'auto_find_batch_size': 'bool', 'average_tokens_across_devices': 'bool', 'batch_eval_metrics': 'bool',
+    'bf16': 'bool?', 'bf16_full_eval': 'bool', 'chat_template_path': 'str?', 'completion_only_loss': 'bool?',
+    'data_seed': 'int?', 'dataloader_drop_last': 'bool', 'dataloader_in_order': 'bool',
+    'dataloader_multiprocessing_context': 'str?', 'dataloader_num_workers': 'int',
+    'dataloader_persistent_workers': 'bool', 'dataloader_pin_memory': 'bool',
+    'dataloader_prefetch_factor': 'int?', 'dataset_kwargs': 'any', 'dataset_num_proc': 'int?',
+    'dataset_text_field': 'str', 'ddp_backend': 'str?', 'ddp_broadcast_buffers': 'bool?',
+    'ddp_bucket_cap_mb': 'int?', 'ddp_find_unused_parameters': 'bool?', 'ddp_static_graph': 'bool?',
+    'ddp_timeout': 'int', 'debug': 'any', 'deepspeed': 'any', 'disable_tqdm': 'bool?', 'do_eval': 'bool',
+    'do_predict': 'bool', 'do_train': 'bool', 'enable_jit_checkpoint': 'bool', 'eos_token': 'str?',
+    'eval_accumulation_steps': 'int?', 'eval_delay': 'float', 'eval_do_concat_batches': 'bool',
+    'eval_on_start': 'bool', 'eval_packing': 'bool?', 'eval_steps': 'float?', 'eval_strategy': 'str',
+    'eval_use_gather_object': 'bool', 'fp16': 'bool', 'fp16_full_eval': 'bool', 'fsdp': 'str?',
+    'fsdp_config': 'any', 'full_determinism': 'bool', 'gradient_accumulation_steps': 'int',
+    'gradient_checkpointing': 'bool', 'gradient_checkpointing_kwargs': 'any', 'greater_is_better': 'bool?',
+    'hub_always_push': 'bool', 'hub_model_id': 'str?', 'hub_private_repo': 'bool?', 'hub_revision': 'str?',
+    'hub_strategy': 'str', 'hub_token': 'str?', 'ignore_data_skip': 'bool',
+    'include_for_metrics': 'list[str]', 'include_num_input_tokens_seen': 'any', 'label_names': 'list[str]?',
+    'label_smoothing_factor': 'float', 'learning_rate': 'float', 'length_column_name': 'str',
+    'liger_kernel_config': 'any', 'load_best_model_at_end': 'bool', 'local_rank': 'int', 'log_level': 'str',
+    'log_level_replica': 'str', 'log_on_each_node': 'bool', 'logging_first_step': 'bool',
+    'logging_nan_inf_filter': 'bool', 'logging_steps': 'float', 'logging_strategy': 'str', 'loss_type': 'str',
+    'lr_scheduler_kwargs': 'any', 'lr_scheduler_type': 'str', 'max_grad_norm': 'float', 'max_length': 'int?',
+    'max_steps': 'int', 'metric_for_best_model': 'str?', 'model_init_kwargs': 'any',
+    'neftune_noise_alpha': 'float?', 'num_train_epochs': 'float', 'optim': 'str', 'optim_args': 'str?',
+    'optim_target_modules': 'any', 'output_dir': 'str?', 'packing': 'bool', 'packing_strategy': 'str',
+    'pad_to_multiple_of': 'any', 'pad_token': 'str?', 'padding_free': 'bool', 'parallelism_config': 'any',
+    'per_device_eval_batch_size': 'int', 'per_device_train_batch_size': 'int', 'prediction_loss_only': 'bool',
+    'project': 'str', 'push_to_hub': 'bool', 'remove_unused_columns': 'bool', 'report_to': 'any',
+    'restore_callback_states_from_checkpoint': 'bool', 'resume_from_checkpoint': 'str?',
+    'router_aux_loss_coef': 'float?', 'run_name': 'str?', 'save_on_each_node': 'bool',
+    'save_only_model': 'bool', 'save_steps': 'float', 'save_strategy': 'str', 'save_total_limit': 'int?',
+    'seed': 'int', 'shuffle_dataset': 'bool', 'skip_memory_metrics': 'bool', 'tf32': 'bool?',
+    'torch_compile': 'bool', 'torch_compile_backend': 'str?', 'torch_compile_mode': 'str?',
+    'torch_empty_cache_steps': 'int?', 'trackio_bucket_id': 'str?', 'trackio_space_id': 'str?',
+    'trackio_static_space_id': 'any', 'train_sampling_strategy': 'str', 'truncation_mode': 'str',
+    'trust_remote_code': 'bool', 'use_cache': 'bool', 'use_cpu': 'bool', 'use_liger_kernel': 'bool',
+    'warmup_steps': 'float', 'weight_decay': 'float',
+}
+
+
+DPO_CONFIG_FIELDS: frozenset[str] = frozenset(DPO_CONFIG_TYPES)
+SFT_CONFIG_FIELDS: frozenset[str] = frozenset(SFT_CONFIG_TYPES)
+
+
+if __name__ == "__main__":  # regenerate the tables from the installed TRL
+    import trl
+    from trl import DPOConfig, SFTConfig
+
+    print(f"TRL_VERSION = {trl.__version__!r}")
+    for name, cls in (("DPO_CONFIG_TYPES", DPOConfig), ("SFT_CONFIG_TYPES", SFTConfig)):
+        print(f"{name}: dict[str, str] = {field_table(cls)!r}")
