@@ -310,6 +310,7 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
 
         trainer = SFTTrainer(model=model, args=config, train_dataset=dataset, processing_class=tokenizer,
                              peft_config=lora_config(mc), callbacks=callbacks)
+    adapters_to_float32(trainer.model)
     if use_cuda:
         torch.cuda.reset_peak_memory_stats()
     t0 = time.perf_counter()
@@ -337,6 +338,7 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
         "load_in_4bit": mc.load_in_4bit,
         "device": "cuda" if use_cuda else "cpu",
         "dtype": dtype_name,
+        "adapter_dtype": "float32",
         "torch_threads": torch.get_num_threads(),
         "steps": state.global_step,
         "resumed_from_step": resumed_step,
@@ -379,6 +381,20 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
         shutil.rmtree(final)
     os.replace(tmp, final)
     return metrics
+
+
+def adapters_to_float32(model: Any) -> int:
+    """The trainable (LoRA) weights in float32, whatever the base's dtype. TRL casts them to bf16 for a
+    4-bit base with bf16 on, while a resume loads them from the checkpoint in float32: without this an
+    interrupted and resumed training would run at another precision than an uninterrupted one."""
+    import torch
+
+    n = 0
+    for p in model.parameters():
+        if p.requires_grad and p.is_floating_point() and p.dtype != torch.float32:
+            p.data = p.data.float()
+            n += 1
+    return n
 
 
 def _jsonable(obj: Any) -> Any:
