@@ -74,6 +74,7 @@ from .contract.registry import build_component, get_registry, model_aliases, res
 from .devices import native_bf16
 from .estimate import CallEstimate, estimate_requests
 from .judging import Calibration, auroc
+from .locks import FolderLock
 from .metrics import f1_at_k, factscore, paired_bootstrap, summarize
 from .pairs import PairsConfig, Selection
 from .pairs import build as build_pairs
@@ -118,7 +119,7 @@ __all__ = [
     "belief_prompt", "parse_true_false", "p_true_from_logprobs", "TRUE_WORDS", "FALSE_WORDS", "CHAT_EXTRACT_SYSTEM",
     "CHAT_TRUE_FALSE_SYSTEM", "split_sentences", "merge_short_sentences", "sentence_claims", "slug",
     "factscore", "f1_at_k", "summarize", "paired_bootstrap", "PairsConfig", "Selection", "build_pairs",
-    "atomic_write_json", "atomic_write_text", "iter_jsonl", "read_json_file", "read_text_file", "CallCache", "call_key", "stable_json", "cache_dir",
+    "atomic_write_json", "atomic_write_text", "iter_jsonl", "read_json_file", "read_text_file", "FolderLock", "CallCache", "call_key", "stable_json", "cache_dir",
     "native_bf16", "plot_curves", "Calibration", "auroc",
     # the API layer
     "ApiConfig", "ApiRunner", "ChatBackend", "ChatRequest", "ChatResult", "Failure", "MalformedResponse",

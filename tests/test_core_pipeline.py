@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -125,6 +126,22 @@ def test_resume_after_exception_mid_stage(fake_registry, tmp_path, monkeypatch):
     verified = [json.loads(x)["n"] for x in log.read_text().splitlines() if json.loads(x)["kind"] == "verify"]
     unique = {(c.topic, c.text) for c in res["extract"].records}
     assert sum(verified) == len(unique)  # every distinct claim judged exactly once across both runs
+
+
+def test_a_resumed_training_says_so_in_its_manifest(fake_registry, fake_recipe, tmp_path, monkeypatch):
+    from facttune_core import testing
+
+    real = testing.FakeTrainer.train
+
+    def resumed(self, data, out_dir):
+        res = real(self, data, out_dir)
+        return replace(res, metrics={**res.metrics, "resumed_from_step": 2})
+
+    monkeypatch.setattr(testing.FakeTrainer, "train", resumed)
+    res = _run(fake_recipe, tmp_path / "run")
+    assert res["train"].status == "resumed" and res["train"].manifest["status"] == "resumed"
+    assert res["generate"].manifest["status"] == "ran"
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["stages"]["train"]["status"] == "resumed"
 
 
 def test_kill_9_mid_stage_then_resume(tmp_path):

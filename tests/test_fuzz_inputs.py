@@ -10,6 +10,7 @@ fails the test by itself.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 import sys
@@ -230,6 +231,20 @@ def run_dir_under_a_file(tmp, mp, cs):
     return ["run", jsonl_recipe(tmp), "--run-dir", tmp / "afile" / "run"], ["afile"]
 
 
+HELD: list = []  # locks a case holds for the length of its test
+
+
+@case
+def run_folder_in_use(tmp, mp, cs):
+    """Another process writes to the run folder: one line saying who, nothing touched."""
+    from facttune_core import FolderLock
+
+    (tmp / "run").mkdir()
+    HELD.append(FolderLock(tmp / "run").acquire())  # a lock is per open file: this one blocks the CLI's
+    return ["run", jsonl_recipe(tmp), "--run-dir", tmp / "run"], ["run", "in use by another facttune run",
+                                                                   f"pid {os.getpid()}"]
+
+
 @case
 def manifest_binary(tmp, mp, cs):
     recipe, run_dir = finished_run(tmp, mp, cs)
@@ -429,7 +444,11 @@ def test_there_are_at_least_thirty_kinds_of_breakage():
 def test_broken_input_ends_in_one_line_or_recovers(name, tmp_path, monkeypatch, capsys, fake_registry):
     monkeypatch.chdir(tmp_path)
     argv, needles = CASES[name](tmp_path, monkeypatch, capsys)
-    res = cli(argv, monkeypatch, capsys)
+    try:
+        res = cli(argv, monkeypatch, capsys)
+    finally:
+        while HELD:
+            HELD.pop().release()
     assert "Traceback" not in res.out + res.err
     if needles is None:
         assert res.code == 0, res.err

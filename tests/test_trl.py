@@ -271,3 +271,87 @@ def test_sft_plain_text_and_drop_too_long(tmp_path):
     assert (res.adapter_dir / "adapter_model.safetensors").exists()
     cfg_json = json.loads((tmp_path / "out" / "train_config.json").read_text())
     assert cfg_json["trl_args"]["completion_only_loss"] is True
+
+
+def test_resumed_qlora_training_runs_at_the_precision_of_an_uninterrupted_one(tiny_model, tmp_path):
+    """4-bit base with bf16 compute: TRL casts the LoRA weights to bf16 while a resume loads them in
+    float32; both now train in float32, so the resumed steps repeat the uninterrupted ones exactly."""
+    model = {"name": str(tiny_model), "lora_r": 8, "load_in_4bit": True, "dtype": "bfloat16"}
+    pairs = tiny_pairs(8)
+    whole = dpo(FAST_DPO, model).train(TrainData(pairs=pairs), tmp_path / "whole")
+    with pytest.raises(ComponentError):
+        dpo(FAST_DPO, model, launcher=f"{sys.executable} {ABORT} 2").train(TrainData(pairs=pairs), tmp_path / "cut")
+    resumed = dpo(FAST_DPO, model).train(TrainData(pairs=pairs), tmp_path / "cut")
+    assert resumed.metrics["resumed_from_step"] == 2 and whole.metrics["adapter_dtype"] == "float32"
+    norms = [(a["grad_norm"], b["grad_norm"]) for a, b in zip(whole.log, resumed.log, strict=True)]
+    assert all(a == pytest.approx(b, rel=1e-6) for a, b in norms), norms
+
+
+PARENT = """
+import sys
+sys.path[:0] = {paths!r}
+from pathlib import Path
+from _trl_tiny import tiny_pairs
+from facttune_core import Context, TrainData
+from facttune_trl import DPOTrainerComponent
+cfg = DPOTrainerComponent.Config.model_validate({{"args": {{"max_steps": 100000, "save_steps": 100000,
+    "per_device_train_batch_size": 2, "max_length": 64}}, "model": {{"name": {model!r}, "lora_r": 4}},
+    "launcher": {launcher!r}}})
+DPOTrainerComponent(cfg, Context(key="train")).train(TrainData(pairs=tiny_pairs(8)), Path({out!r}))
+"""
+
+
+# a worker that never writes to its pipe (as in a long step of a big model): it cannot die of a broken pipe
+QUIET = """
+import os, sys
+from facttune_trl import worker
+null = os.open(os.devnull, os.O_WRONLY)
+os.dup2(null, 1)
+os.dup2(null, 2)
+sys.exit(worker.main([sys.argv[-1]]))
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ")[1][0] != "Z"  # a zombie has finished
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_kill_9_of_the_parent_leaves_no_worker_and_one_writer_per_folder(tiny_model, tmp_path):
+    import os
+    import signal
+
+    out = tmp_path / "train"
+    here = str(Path(__file__).parent)
+    (tmp_path / "quiet.py").write_text(QUIET)
+    code = PARENT.format(paths=[here, *sys.path], model=str(tiny_model), out=str(out),
+                         launcher=f"{sys.executable} {tmp_path / 'quiet.py'}")
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    lock = out / ".worker.lock"
+    deadline = time.time() + 240
+    worker = None
+    while time.time() < deadline and worker is None:  # the worker writes its pid into its folder lock
+        time.sleep(0.3)
+        try:
+            worker = json.loads(lock.read_text() or "{}").get("pid")
+        except (OSError, ValueError):
+            pass
+    assert worker and worker != parent.pid and _alive(worker), "the worker never started"
+    # a second worker on the same folder waits for the lock, then says who holds it
+    from facttune_core import FolderLock
+
+    with pytest.raises(DataError, match=rf"in use by another training worker \(pid {worker}"):
+        FolderLock(out, name=".worker.lock", what="training worker", wait=0.5).acquire()
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+    deadline = time.time() + 30
+    while time.time() < deadline and _alive(worker):
+        time.sleep(0.2)
+    assert not _alive(worker), "kill -9 of the parent left the training worker running"
+    # free again (a short wait: the kernel closes a dying process's files a moment after its main thread)
+    with FolderLock(out, name=".worker.lock", what="training worker", wait=10):
+        pass

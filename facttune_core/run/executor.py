@@ -96,7 +96,8 @@ class Executor:
         except FacttuneError as err:
             raise err.located(self.where, plan.table) from None
         self.reporter.finish(task)
-        return out.records, out.items, "ran", out.counts or dict(ctx.counters), out.extra
+        return (out.records, out.items, "resumed" if out.resumed else "ran", out.counts or dict(ctx.counters),
+                out.extra)
 
     def _chunked(self, plan: Plan, stage: Chunked, chain: Chain, ctx: Context,
                  sdir: Path) -> tuple[list[Any], int, str, dict[str, Any], dict[str, Any]]:

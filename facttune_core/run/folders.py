@@ -88,7 +88,7 @@ def finish(res: StageResult, spec: ComponentSpec | None, config: Any, extra: dic
     res.manifest = {
         "stage": res.stage, "key": res.key, "component": spec.name if spec else None,
         "plugin": spec.plugin if spec else None, "version": component_version(spec) if spec else None,
-        "config": unnested(config), "items": res.items, "records": len(res.records),
+        "config": unnested(config), "status": res.status, "items": res.items, "records": len(res.records),
         "sha256": file_sha256(res.dir / RECORDS), "seconds": round(res.seconds, 3),
         "cache": {"hits": res.hits, "misses": res.misses}, "counts": res.counts,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"), **extra,

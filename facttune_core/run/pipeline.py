@@ -17,9 +17,10 @@ from ..contract.config import output_config
 from ..contract.errors import ConfigError
 from ..contract.records import Prompt
 from ..contract.registry import validate_args
+from ..locks import FolderLock
 from ..paths import cache_dir
 from ..recipe import Resolved
-from ..store import atomic_write_text, make_dir
+from ..store import atomic_write_text
 from .executor import Executor, Reporter
 from .folders import StageResult, clear_from, write_run_json
 from .stages import (
@@ -76,7 +77,12 @@ class Pipeline:
 
     # ------------------------------------------------------------------ run
     def run(self) -> dict[str, StageResult]:
-        make_dir(self.run_dir)
+        """Run the stages under the run folder's lock: a second run on the same folder stops with one
+        line saying which process holds it (the lock goes when its holder dies, kill -9 included)."""
+        with FolderLock(self.run_dir):
+            return self._run()
+
+    def _run(self) -> dict[str, StageResult]:
         atomic_write_text(self.run_dir / "recipe.toml", self.r.path.read_text(encoding="utf-8"))
         if self.force_from is not None:
             clear_from(self.run_dir, ORDER, self.force_from)

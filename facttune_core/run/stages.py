@@ -142,6 +142,7 @@ class Outcome:
     items: int
     counts: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    resumed: bool = False  # it went on from work an interrupted run left (the manifest says "resumed")
 
 
 class Stage:
@@ -309,7 +310,7 @@ class Train(Whole):
         where = job.folder.resolve()
         return Outcome(list(result.log), len(chain.pairs) + len(chain.sft), dict(job.ctx.counters), {
             "adapter_dir": str(adapter.relative_to(where)) if adapter.is_relative_to(where) else str(adapter),
-            "metrics": result.metrics})
+            "metrics": result.metrics}, resumed=bool((result.metrics or {}).get("resumed_from_step")))
 
 
 @dataclass(frozen=True)

@@ -215,7 +215,8 @@ def run_worker(job_path: Path, ctx: Context, table: str = TABLE, launcher: str |
     """Run the worker, stream its events (progress, log lines) and turn its failure into one line."""
     out_dir = job_path.parent
     cmd = worker_command(job_path, launcher)
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false",
+           PARENT_ENV: str(os.getpid())}
     error: dict[str, Any] | None = None
     done: dict[str, Any] = {}
     tail: list[str] = []
@@ -223,7 +224,7 @@ def run_worker(job_path: Path, ctx: Context, table: str = TABLE, launcher: str |
     with open(out_dir / "worker.log", "a", encoding="utf-8") as wlog:
         wlog.write(f"$ {shlex.join(cmd)}\n")
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
-                                env=env, cwd=str(out_dir))
+                                env=env, cwd=str(out_dir), preexec_fn=die_with_parent)
         try:
             assert proc.stdout is not None
             for line in proc.stdout:
@@ -266,6 +267,22 @@ def run_worker(job_path: Path, ctx: Context, table: str = TABLE, launcher: str |
         raise ComponentError(f"training worker failed ({why}): {last.strip()[:300]} "
                              f"(see {out_dir / 'worker.log'})", key=table)
     return done
+
+
+PARENT_ENV = "FACTTUNE_PARENT_PID"  # the worker watches this process and exits when it is gone
+
+
+def die_with_parent() -> None:
+    """In the worker's process before it starts (Popen's preexec_fn): on Linux the kernel sends it
+    SIGTERM when the facttune process dies, kill -9 included (PR_SET_PDEATHSIG). The worker also
+    watches the parent itself (``watch_parent``), which covers launchers and other systems."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG = 1
+        except (OSError, AttributeError):
+            pass
 
 
 def _stop(proc: subprocess.Popen[str]) -> None:

@@ -24,14 +24,16 @@ from facttune_core import (
     ConfigError,
     DataError,
     FacttuneError,
+    FolderLock,
     atomic_write_json,
     atomic_write_text,
     iter_jsonl,
     native_bf16,
     plot_curves,
+    read_json_file,
 )
 
-from .components import ADAPTER, DONE_MARKER, PROTOCOL
+from .components import ADAPTER, DONE_MARKER, PARENT_ENV, PROTOCOL
 from .config import ModelConfig
 
 TRL_MAX_LENGTH_DEFAULT = 1024  # DPOConfig / SFTConfig default (tests/test_trl.py checks it)
@@ -402,15 +404,60 @@ def _jsonable(obj: Any) -> Any:
     return json.loads(json.dumps(d, default=lambda o: sorted(o) if isinstance(o, set) else str(o)))
 
 
+def watch_parent(interval: float = 1.0) -> None:
+    """Exit when the facttune process that started this worker is gone (kill -9 of the parent must
+    not leave a worker writing to the stage folder). A daemon thread polls the parent's pid."""
+    import threading
+
+    try:
+        parent = int(os.environ.get(PARENT_ENV, "0"))
+    except ValueError:
+        return
+    if parent <= 0:
+        return
+    direct = os.getppid()  # facttune itself, or a launcher it started; a dead parent's child is re-parented
+
+    def alive() -> bool:
+        if os.getppid() != direct:
+            return False
+        try:
+            os.kill(parent, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            pass
+        return True
+
+    def loop() -> None:
+        while alive():
+            time.sleep(interval)
+        print(f"facttune_trl.worker: the facttune process {parent} is gone; stopping", flush=True)
+        os._exit(143)
+
+    if not alive():
+        os._exit(143)
+    threading.Thread(target=loop, name="watch-parent", daemon=True).start()
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1:
         print("usage: python -m facttune_trl.worker <job.json>", file=sys.stderr)
         return 2
     job_path = Path(argv[0])
+    watch_parent()
     try:
-        job = json.loads(job_path.read_text(encoding="utf-8"))
-        metrics = run(job)
+        job = read_json_file(job_path)
+        # one writer per stage folder: a worker an earlier run left behind gets 30 s to go, else one line
+        lock = FolderLock(Path(job["out_dir"]), name=".worker.lock", what="training worker", wait=30) \
+            if rank() == 0 else None
+        if lock is not None:
+            lock.acquire()
+        try:
+            metrics = run(job)
+        finally:
+            if lock is not None:
+                lock.release()
     except FacttuneError as err:
         emit("error", type=type(err).__name__ if type(err).__name__ in ("ConfigError", "DataError") else
              "ComponentError", message=err.message, key=err.key, where=err.where)
