@@ -436,6 +436,55 @@ def responses_unknown_prompt(tmp, mp, cs):
         ["resp.jsonl", "line 2", "zz"]
 
 
+def _score_ok(tmp: Path) -> Path:
+    (tmp / "x.jsonl").write_text('{"topic": "Ada Lovelace", "output": "She was a mathematician."}\n', encoding="utf-8")
+    return tmp / "x.jsonl"
+
+
+@case
+def knowledge_source_title_not_a_string(tmp, mp, cs):
+    write_jsonl(tmp / "kb.jsonl", [{"title": "Ada Lovelace", "text": "A mathematician."}, {"title": 7, "text": "x"}])
+    return (["score", _score_ok(tmp), "--recipe", ROOT / "recipes" / "bio.toml", "--out", tmp / "out",
+             "--set", f"retrieve.args.source={tmp / 'kb.jsonl'}"], ["kb.jsonl", "line 2", "title"])
+
+
+@case
+def knowledge_source_text_not_strings(tmp, mp, cs):
+    write_jsonl(tmp / "kb.jsonl", [{"title": "Ada Lovelace", "text": [1, 2]}])
+    return (["score", _score_ok(tmp), "--recipe", ROOT / "recipes" / "bio.toml", "--out", tmp / "out",
+             "--set", f"retrieve.args.source={tmp / 'kb.jsonl'}"], ["kb.jsonl", "line 1", "text"])
+
+
+@case
+def knowledge_source_missing(tmp, mp, cs):
+    return (["score", _score_ok(tmp), "--recipe", ROOT / "recipes" / "bio.toml", "--out", tmp / "out",
+             "--set", f"retrieve.args.source={tmp / 'nowhere.jsonl'}"], ["nowhere.jsonl"])
+
+
+@case
+def score_file_is_a_folder(tmp, mp, cs):
+    (tmp / "x.jsonl").mkdir()
+    return ["score", tmp / "x.jsonl", "--recipe", ROOT / "recipes" / "bio.toml", "--out", tmp / "out"], ["x.jsonl"]
+
+
+@case
+def score_out_is_a_file(tmp, mp, cs):
+    (tmp / "out").write_text("x", encoding="utf-8")
+    return ["score", _score_ok(tmp), "--recipe", ROOT / "recipes" / "bio.toml", "--out", tmp / "out"], ["out"]
+
+
+@case
+def compare_file_not_folder(tmp, mp, cs):
+    (tmp / "a.txt").write_text("x", encoding="utf-8")
+    return ["compare", tmp / "a.txt", tmp / "a.txt"], ["a.txt"]
+
+
+@case
+def judge_eval_file_is_a_folder(tmp, mp, cs):
+    (tmp / "labels.jsonl").mkdir()
+    return ["judge", "eval", tmp / "labels.jsonl", "--recipe", ROOT / "recipes" / "bio.toml"], ["labels.jsonl"]
+
+
 def test_there_are_at_least_thirty_kinds_of_breakage():
     assert len(CASES) >= 30
 

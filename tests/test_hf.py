@@ -453,3 +453,32 @@ def test_contextual_calibration_recentres_a_biased_judge():
     ps = [0.1, 0.5, 0.8, 0.95, 0.99]
     cal = [calibrate(p, 0.9) for p in ps]
     assert cal == sorted(cal)  # monotone: rankings within a prefix never change
+
+
+def test_a_hub_model_offline_is_one_line_at_once(monkeypatch, tmp_path):
+    """An unknown hub id with no network: one line within a second or two, not a minute of retries."""
+    import socket
+    import time
+
+    from facttune_hf import models
+    from huggingface_hub import constants
+
+    def no_network(*a, **k):
+        raise OSError("Network is unreachable")
+
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    for v in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(v, raising=False)
+    models.hub_reachable.cache_clear()
+    t0 = time.perf_counter()
+    with pytest.raises(ConfigError) as e:
+        models.resolve_model_path("nobody/no-such-model-xyz", "generate.args.model")
+    assert time.perf_counter() - t0 < 5
+    assert "\n" not in str(e.value) and str(e.value).startswith("generate.args.model: model 'nobody/no-such-model-xyz'")
+    assert "cannot be reached" in str(e.value)
+    models.hub_reachable.cache_clear()
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    assert models.hub_reachable() is False  # HF_HUB_OFFLINE=1: no probe at all
+    models.hub_reachable.cache_clear()

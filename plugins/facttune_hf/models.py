@@ -11,6 +11,7 @@ Only the standard library is imported at module level; torch / transformers / pe
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import importlib.util
 import json
@@ -180,16 +181,58 @@ def resolve_model_path(name: str, key: str) -> str:
     if resolved.startswith((".", "/", "~")) or resolved.count("/") > 1 or not resolved.strip():
         raise ConfigError(f"model '{name}' is neither a packaged alias ({', '.join(PACKAGED)}), "
                           "a local model directory, nor a hub id", key=key)
-    try:
-        from huggingface_hub import hf_hub_download
+    from huggingface_hub import hf_hub_download
 
-        hf_hub_download(resolved, "config.json")
-    except Exception as exc:  # offline / unknown repo / gated: all say the same thing to the user
-        kind = type(exc).__name__
-        raise ConfigError(f"model '{name}' is not a packaged alias ({', '.join(PACKAGED)}) or local directory, "
-                          f"and the hub cannot provide it ({kind}; offline? HF_HUB_OFFLINE="
-                          f"{os.environ.get('HF_HUB_OFFLINE', '0')})", key=key) from None
+    where = f"model '{name}' is not a packaged alias ({', '.join(PACKAGED)}) or local directory"
+    try:  # in the local hub cache: no network at all
+        hf_hub_download(resolved, "config.json", local_files_only=True)
+        return resolved
+    except Exception:  # noqa: BLE001 - not cached (or a broken cache entry): ask the hub below
+        pass
+    if not hub_reachable():  # say so at once, not after a minute of retries
+        raise ConfigError(f"{where} or in the local hub cache, and the hub cannot be reached from here (offline); "
+                          "download it where there is a network, or give a local model folder", key=key)
+    try:
+        with quiet_hub_logs():
+            hf_hub_download(resolved, "config.json")
+    except Exception as exc:  # unknown repo / gated / network: all say the same thing to the user
+        raise ConfigError(f"{where}, and the hub cannot provide it ({type(exc).__name__})", key=key) from None
     return resolved
+
+
+@functools.lru_cache(maxsize=1)
+def hub_reachable(timeout: float = 2.0) -> bool:
+    """False at once when HF_HUB_OFFLINE is set or the hub's host does not answer within ``timeout``
+    seconds (a proxy in the environment: assume it is reachable and let the download say)."""
+    import socket
+    from urllib.parse import urlparse
+
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        return False
+    if any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return True
+    url = urlparse(constants.ENDPOINT)
+    try:
+        socket.create_connection((url.hostname or "huggingface.co", url.port or 443), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def quiet_hub_logs() -> Iterator[None]:
+    """huggingface_hub's per-retry warnings would bury the one line facttune prints."""
+    import logging
+
+    hub = logging.getLogger("huggingface_hub")
+    old = hub.level
+    hub.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        hub.setLevel(old)
 
 
 def adapter_identity(adapter: str | None, key: str) -> str | None:

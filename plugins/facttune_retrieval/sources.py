@@ -68,21 +68,35 @@ def _check_columns(columns: Iterable[str], spec: SourceSpec, where: str) -> None
 def jsonl_docs(path: Path, spec: SourceSpec) -> Iterator[tuple[str, Any]]:
     for i, row in iter_jsonl(path):
         title, text = row.get(spec.title_field), row.get(spec.text_field)
-        if not isinstance(title, str) or text is None:
-            missing = spec.title_field if not isinstance(title, str) else spec.text_field
+        if title is None or text is None:
+            missing = spec.title_field if title is None else spec.text_field
             raise DataError(f"missing '{missing}' (keys: {', '.join(row) or 'none'}); set title_field / "
                             "text_field", where=str(path), key=f"line {i}")
-        if not isinstance(text, str | list):
-            raise DataError(f"'{spec.text_field}' must be a string or a list of strings",
-                            where=str(path), key=f"line {i}")
-        yield title, text
+        yield _checked(title, text, spec, str(path), f"line {i}")
+
+
+def _checked(title: Any, text: Any, spec: SourceSpec, where: str, key: str) -> tuple[str, Any]:
+    """A document's (title, text), or a DataError naming the file and the line / row."""
+    if not isinstance(title, str) or not title.strip():
+        raise DataError(f"'{spec.title_field}' must be a non-empty string (got {title!r:.40})", where=where, key=key)
+    if not (isinstance(text, str) or (isinstance(text, list) and all(isinstance(t, str) for t in text))):
+        raise DataError(f"'{spec.text_field}' must be a string or a list of strings (got {type(text).__name__})",
+                        where=where, key=key)
+    return title, text
+
+
+def _rows(batches: Any, spec: SourceSpec, where: str) -> Iterator[tuple[str, Any]]:
+    n = 0
+    for batch in batches:
+        d = batch.to_pydict()
+        for title, text in zip(d[spec.title_field], d[spec.text_field], strict=True):
+            n += 1
+            yield _checked(title, text, spec, where, f"row {n}")
 
 
 def _table_docs(table: Any, spec: SourceSpec, where: str) -> Iterator[tuple[str, Any]]:
     _check_columns(table.column_names, spec, where)
-    for batch in table.to_batches(max_chunksize=2048) if hasattr(table, "to_batches") else [table]:
-        d = batch.to_pydict()
-        yield from zip(d[spec.title_field], d[spec.text_field], strict=True)
+    yield from _rows(table.to_batches(max_chunksize=2048) if hasattr(table, "to_batches") else [table], spec, where)
 
 
 def parquet_docs(path: Path, spec: SourceSpec) -> Iterator[tuple[str, Any]]:
@@ -93,9 +107,7 @@ def parquet_docs(path: Path, spec: SourceSpec) -> Iterator[tuple[str, Any]]:
     except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file
         raise DataError(f"not a readable parquet file ({exc})", where=str(path)) from None
     _check_columns(pf.schema_arrow.names, spec, str(path))
-    for batch in pf.iter_batches(columns=[spec.title_field, spec.text_field], batch_size=2048):
-        d = batch.to_pydict()
-        yield from zip(d[spec.title_field], d[spec.text_field], strict=True)
+    yield from _rows(pf.iter_batches(columns=[spec.title_field, spec.text_field], batch_size=2048), spec, str(path))
 
 
 def hf_docs(name: str, spec: SourceSpec) -> Iterator[tuple[str, Any]]:
