@@ -184,6 +184,10 @@ def main() -> None:
         for p in problems:
             err_console.print(p.render(), markup=False, soft_wrap=True)
         sys.exit(1)
+    except OSError as err:  # the last net of the one error policy: a file the readers did not see
+        where = f"{err.filename}: " if err.filename else ""
+        err_console.print(f"{where}{err.strerror or err}", markup=False, soft_wrap=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -23,6 +23,7 @@ import typer
 
 from . import metrics
 from .contract.errors import ConfigError, DataError, did_you_mean
+from .plots import save_figure
 from .store import atomic_write_json, atomic_write_text, iter_jsonl, make_dir, read_manifest
 
 if TYPE_CHECKING:
@@ -303,9 +304,7 @@ def plot(c: Comparison, path: Path) -> Path:
         ax.set_xticks(xs)
         ax.set_xticklabels(labels, rotation=20, ha="right", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def _page(c: Comparison, png: Path | None) -> str:

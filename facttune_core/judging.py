@@ -22,7 +22,8 @@ from typing import Any
 
 from .contract.errors import DataError
 from .contract.records import Claim, Evidence, Passage, Verdict
-from .store import iter_jsonl, make_dir
+from .plots import save_figure
+from .store import iter_jsonl
 
 
 @dataclass
@@ -222,10 +223,7 @@ def write_reliability_plot(reports: dict[str, dict[str, Any]], path: Path) -> Pa
     ax.set_ylim(0, 1)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    make_dir(path.parent)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def dump(obj: Any) -> str:

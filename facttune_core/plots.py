@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .contract.errors import DataError
 from .store import make_dir
 
 
@@ -36,21 +37,30 @@ def plot_curves(log: Sequence[dict[str, Any]], path: Path, title: str = "") -> P
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def save_figure(fig: Any, path: Path) -> Path:
+    """Save a PNG whole (a temp name, then a rename) and close the figure; an OS error (read-only
+    folder, disk full) is a DataError naming the file."""
+    import matplotlib.pyplot as plt
+
     make_dir(path.parent)
     tmp = path.with_name(f".{path.stem}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(path)
+    try:
+        fig.savefig(tmp, dpi=110)
+        tmp.replace(path)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise DataError(f"cannot write: {err.strerror or err}", where=str(path)) from None
+    finally:
+        plt.close(fig)
     return path
 
 
 def _png(fig: Any, path: Path) -> Path:
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def make_plots(run_dir: Path, rows: list[dict[str, Any]], train_log: list[dict[str, Any]],

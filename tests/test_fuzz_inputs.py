@@ -485,6 +485,42 @@ def judge_eval_file_is_a_folder(tmp, mp, cs):
     return ["judge", "eval", tmp / "labels.jsonl", "--recipe", ROOT / "recipes" / "bio.toml"], ["labels.jsonl"]
 
 
+def _read_only(mp: pytest.MonkeyPatch, folder: Path) -> None:
+    """A read-only folder, also for root (whom chmod does not stop): writes under it are refused."""
+    import tempfile
+
+    import matplotlib.figure
+
+    real_mkstemp, real_save = tempfile.mkstemp, matplotlib.figure.Figure.savefig
+
+    def mkstemp(*a, dir=None, **k):
+        if dir is not None and Path(dir).resolve().is_relative_to(folder.resolve()):
+            raise PermissionError(13, "Permission denied", str(dir))
+        return real_mkstemp(*a, dir=dir, **k)
+
+    def savefig(self, fname, *a, **k):
+        if Path(fname).resolve().is_relative_to(folder.resolve()):
+            raise PermissionError(13, "Permission denied", str(fname))
+        return real_save(self, fname, *a, **k)
+
+    mp.setattr(tempfile, "mkstemp", mkstemp)
+    mp.setattr(matplotlib.figure.Figure, "savefig", savefig)
+
+
+@case
+def run_folder_read_only(tmp, mp, cs):
+    (tmp / "run").mkdir()
+    _read_only(mp, tmp / "run")
+    return ["run", jsonl_recipe(tmp), "--run-dir", tmp / "run"], ["run", "Permission denied"]
+
+
+@case
+def report_into_read_only_folder(tmp, mp, cs):
+    recipe, run_dir = finished_run(tmp, mp, cs)
+    _read_only(mp, run_dir)
+    return ["report", run_dir], [str(run_dir), "Permission denied"]
+
+
 def test_there_are_at_least_thirty_kinds_of_breakage():
     assert len(CASES) >= 30
 
@@ -507,6 +543,19 @@ def test_broken_input_ends_in_one_line_or_recovers(name, tmp_path, monkeypatch, 
     assert len(lines) == 1, f"expected one error line, got:\n{res.err}"
     for needle in needles:
         assert needle in lines[0], f"{needle!r} not in: {lines[0]}"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_a_really_read_only_run_folder(tmp_path, monkeypatch, capsys, fake_registry):
+    recipe, run_dir = finished_run(tmp_path, monkeypatch, capsys)
+    run_dir.chmod(0o555)
+    try:
+        for argv in (["run", recipe, "--run-dir", run_dir, "--force-from", "reward"], ["report", run_dir]):
+            res = cli(argv, monkeypatch, capsys)
+            lines = [ln for ln in res.err.splitlines() if ln.strip()]
+            assert res.code != 0 and len(lines) == 1 and str(run_dir) in lines[0], res.err
+    finally:
+        run_dir.chmod(0o755)
 
 
 def test_a_broken_call_cache_is_set_aside_with_a_warning(tmp_path, monkeypatch, capsys, fake_registry):
