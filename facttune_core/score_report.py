@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from .html_parts import CSS, _drill, _e, _load, _stage_dirs
 from .plots import make_plots
-from .store import atomic_write_text, iter_jsonl, read_manifest
+from .store import atomic_write_text, iter_jsonl, read_json_file, read_manifest
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -81,7 +81,7 @@ def score_table(summary: dict[str, Any], title: str = "scores") -> Table:
 def write_score_report(out_dir: Path, max_drilldown: int = 200) -> Path:
     """report.html of a score folder: the summary table, plots, per-claim drill-down."""
     out_dir = Path(out_dir)
-    meta = json.loads((out_dir / SCORE_META).read_text(encoding="utf-8"))
+    meta = read_json_file(out_dir / SCORE_META, fix="rerun `facttune score` into this folder")
     summary = meta.get("summary", {})
     rows = [row for _, row in iter_jsonl(out_dir / SCORES)]
     plot_rows = [{**row, "variant": row.get("model") or "responses"} for row in rows]

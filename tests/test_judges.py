@@ -20,6 +20,7 @@ from facttune_core import (
     ConfigError,
     Context,
     Evidence,
+    FacttuneError,
     Passage,
     auroc,
     build_component,
@@ -97,12 +98,16 @@ def test_support_separates_stated_facts_from_changed_ones(support):
 
 
 def test_support_needs_a_known_calibration(tmp_path):
-    with pytest.raises(ConfigError, match="wiki-vitl.*Did you mean 'wiki-vital'") as e:
+    # checked with the args (facttune validate), before any model loads
+    with pytest.raises(FacttuneError, match="wiki-vitl.*Did you mean 'wiki-vital'") as e:
         build_component(ClaimVerifier, "judges/support", {"fitted": "wiki-vitl"}, Context(), key="verify.args")
-    assert e.value.key == "verify.args.fitted"
+    assert str(e.value).startswith("verify.args.fitted: ")
     bad = tmp_path / "cal.json"
     bad.write_text("[1, 2]")
-    with pytest.raises(ConfigError, match="cal.json.*not a judge calibration file"):
+    with pytest.raises(FacttuneError, match="cal.json.*not a JSON object|cal.json.*expected a JSON object"):
+        build_component(ClaimVerifier, "judges/support", {"fitted": str(bad)}, Context())
+    bad.write_text('{"format": "other"}')
+    with pytest.raises(FacttuneError, match="cal.json.*not a judge calibration file"):
         build_component(ClaimVerifier, "judges/support", {"fitted": str(bad)}, Context())
 
 

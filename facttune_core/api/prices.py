@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+from ..store import read_json_file
 
 
 class PriceTable:
@@ -17,7 +18,7 @@ class PriceTable:
     @classmethod
     def from_json(cls, path: Path | str, overrides: Mapping[str, Sequence[float]] | None = None) -> PriceTable:
         p = Path(path)
-        data = json.loads(p.read_text(encoding="utf-8")) if p.exists() else {}
+        data = read_json_file(p) if p.exists() else {}
         table = {k: v for k, v in data.items() if not k.startswith("_")}
         table.update(overrides or {})
         return cls(table)

@@ -45,12 +45,14 @@ def _relative(p: Path, base: Path | None) -> Path:
 def _check_fitted(value: str, info: ValidationInfo) -> str:
     """At validate time: the calibration exists, parses and is one (so a damaged file is caught
     before any model loads); the value is kept as written (packaged names stay names)."""
+    if not value:  # "" = no calibration (raw scores), as None
+        return value
     base = (info.context or {}).get("base_dir") if info.context else None
-    if "/" in value or "\\" in value or value.endswith(".json"):
-        path = _relative(Path(value).expanduser(), Path(base) if base else None)
-    else:
-        path = resolve_fitted(value)
     try:
+        if "/" in value or "\\" in value or value.endswith(".json"):
+            path = _relative(Path(value).expanduser(), Path(base) if base else None)
+        else:
+            path = resolve_fitted(value)
         Calibration.from_dict(read_json_file(path), where=str(path))
     except (ConfigError, DataError) as err:
         raise ValueError(err.render()) from None

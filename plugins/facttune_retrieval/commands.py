@@ -153,18 +153,10 @@ def synth(
             titles = [t for t in titles if t in keep]
         banned: set[str] = set()
         for path in exclude:
-            from facttune_core import DataError
+            from facttune_core import iter_jsonl
 
-            try:
-                lines = path.read_text(encoding="utf-8").splitlines()
-            except (OSError, UnicodeDecodeError) as err:
-                raise DataError(f"cannot read: {err}", where=str(path)) from None
-            for i, line in enumerate(lines, 1):
-                if line.strip():
-                    try:
-                        banned.add(normalize_title(str(json.loads(line).get("topic") or "")))
-                    except (json.JSONDecodeError, AttributeError):
-                        raise DataError("not a JSON object", where=str(path), key=f"line {i}") from None
+            for _, row in iter_jsonl(path):
+                banned.add(normalize_title(str(row.get("topic") or "")))
         titles = [t for t in titles if normalize_title(t) not in banned]
         titles = random.Random(seed).sample(titles, min(topics, len(titles)))
         rows = synthesize(kb, sorted(titles), per_topic, seed)

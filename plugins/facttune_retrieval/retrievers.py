@@ -30,6 +30,7 @@ from facttune_core import (
     FacttuneError,
     Passage,
     cache_dir,
+    read_json_file,
     runtime_field,
     stable_json,
 )
@@ -223,7 +224,7 @@ class _Retriever:
                 shutil.rmtree(tmp, ignore_errors=True)
                 raise
         self._source = self.open_index(final)
-        self._ids = json.loads((final / "ids.json").read_text(encoding="utf-8"))
+        self._ids = read_json_file(final / "ids.json", expect=list, fix=f"delete {final} to rebuild it")
 
     def build_index(self, passages: Iterable[Passage], tmp: Path, progress: bool) -> list[str]:
         """Write the index files into ``tmp``; return the passage ids in index order."""

@@ -33,11 +33,13 @@ from facttune_core import (
     atomic_write_json,
     atomic_write_text,
     iter_jsonl,
+    read_json_file,
     resolve_model,
     stable_json,
 )
 
 from .config import DPO_DEFAULTS, SFT_DEFAULTS, TABLE, DPOConfigTable, SFTConfigTable, check_args
+from .process import PARENT_ENV, die_with_parent
 from .trl_fields import TRL_VERSION
 
 log = logging.getLogger("facttune_trl")
@@ -132,12 +134,12 @@ class _TRLTrainer:
         adapter = out_dir / ADAPTER
         if not adapter_complete(adapter):
             return None
-        marker = json.loads((adapter / DONE_MARKER).read_text(encoding="utf-8"))
+        marker = read_json_file(adapter / DONE_MARKER, fix=f"delete {adapter} to train again")
         if marker.get("fingerprint") != fingerprint:
             raise ComponentError(f"{adapter} was trained with other settings or data; remove it or train into "
                                  "another folder", key=self.table)
         metrics_path = out_dir / "metrics.json"
-        metrics = json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.exists() else {}
+        metrics = read_json_file(metrics_path) if metrics_path.exists() else {}
         return TrainResult(adapter_dir=adapter, metrics=metrics, log=read_log(out_dir / "train_log.jsonl"))
 
 
@@ -267,22 +269,6 @@ def run_worker(job_path: Path, ctx: Context, table: str = TABLE, launcher: str |
         raise ComponentError(f"training worker failed ({why}): {last.strip()[:300]} "
                              f"(see {out_dir / 'worker.log'})", key=table)
     return done
-
-
-PARENT_ENV = "FACTTUNE_PARENT_PID"  # the worker watches this process and exits when it is gone
-
-
-def die_with_parent() -> None:
-    """In the worker's process before it starts (Popen's preexec_fn): on Linux the kernel sends it
-    SIGTERM when the facttune process dies, kill -9 included (PR_SET_PDEATHSIG). The worker also
-    watches the parent itself (``watch_parent``), which covers launchers and other systems."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        try:
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG = 1
-        except (OSError, AttributeError):
-            pass
 
 
 def _stop(proc: subprocess.Popen[str]) -> None:

@@ -33,8 +33,9 @@ from facttune_core import (
     read_json_file,
 )
 
-from .components import ADAPTER, DONE_MARKER, PARENT_ENV, PROTOCOL
+from .components import ADAPTER, DONE_MARKER, PROTOCOL
 from .config import ModelConfig
+from .process import watch_parent
 
 TRL_MAX_LENGTH_DEFAULT = 1024  # DPOConfig / SFTConfig default (tests/test_trl.py checks it)
 CKPT_RE = re.compile(r"^checkpoint-(\d+)$")
@@ -402,41 +403,6 @@ def adapters_to_float32(model: Any) -> int:
 def _jsonable(obj: Any) -> Any:
     d = obj.to_dict() if hasattr(obj, "to_dict") else dict(vars(obj))
     return json.loads(json.dumps(d, default=lambda o: sorted(o) if isinstance(o, set) else str(o)))
-
-
-def watch_parent(interval: float = 1.0) -> None:
-    """Exit when the facttune process that started this worker is gone (kill -9 of the parent must
-    not leave a worker writing to the stage folder). A daemon thread polls the parent's pid."""
-    import threading
-
-    try:
-        parent = int(os.environ.get(PARENT_ENV, "0"))
-    except ValueError:
-        return
-    if parent <= 0:
-        return
-    direct = os.getppid()  # facttune itself, or a launcher it started; a dead parent's child is re-parented
-
-    def alive() -> bool:
-        if os.getppid() != direct:
-            return False
-        try:
-            os.kill(parent, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            pass
-        return True
-
-    def loop() -> None:
-        while alive():
-            time.sleep(interval)
-        print(f"facttune_trl.worker: the facttune process {parent} is gone; stopping", flush=True)
-        os._exit(143)
-
-    if not alive():
-        os._exit(143)
-    threading.Thread(target=loop, name="watch-parent", daemon=True).start()
 
 
 def main(argv: list[str] | None = None) -> int:
