@@ -327,6 +327,22 @@ def partial_records_foreign(tmp, mp, cs):
 
 
 @case
+def adapter_deleted_then_evaluate_again(tmp, mp, cs):
+    recipe, run_dir = finished_run(tmp, mp, cs)
+    shutil.rmtree(stage(run_dir, "train") / "work" / "adapter")
+    return ["run", recipe, "--run-dir", run_dir, "--no-report", "--force-from", "evaluate"], ["adapter", "missing"]
+
+
+@case
+def manifest_key_edited(tmp, mp, cs):
+    """A manifest whose key is not its folder's: the stage is recomputed (a correct recovery)."""
+    recipe, run_dir = finished_run(tmp, mp, cs)
+    m = stage(run_dir, "reward") / "manifest.json"
+    m.write_text(m.read_text().replace('"key": "', '"key": "x'), encoding="utf-8")
+    return ["run", recipe, "--run-dir", run_dir, "--no-report"], None
+
+
+@case
 def stage_folder_is_a_file(tmp, mp, cs):
     recipe, run_dir = finished_run(tmp, mp, cs)
     d = stage(run_dir, "reward")

@@ -110,7 +110,7 @@ class Pipeline:
         res = self.results.get("train")
         if res is None:
             return None
-        rel = Path(res.manifest["adapter_dir"])
+        rel = Path(str(res.manifest.get("adapter_dir") or ""))
         return rel if rel.is_absolute() else (res.dir / rel).resolve()
 
     # ------------------------------------------------------------------ plans

@@ -342,6 +342,9 @@ class Evaluate(Whole):
             raise DataError(f"no prompts in split '{setup.split}'", key="evaluate.split")
         variants: dict[str, Path | None] = {"before": None}
         if setup.adapter is not None:
+            if not setup.adapter.is_dir():
+                raise DataError(f"the trained adapter {setup.adapter} is missing: delete the train stage's folder "
+                                "(or rerun with --force-from train) to train again", where=str(setup.adapter.parent))
             variants["after"] = setup.adapter
         rows: list[dict[str, Any]] = []
         chains: dict[str, dict[str, str]] = {}
