@@ -62,7 +62,8 @@ def read_labeled(path: Path, claims: ClaimSource = "human") -> list[LabeledRespo
     for i, row in iter_jsonl(path):
         topic, output = row.get("topic"), row.get("output")
         if not isinstance(topic, str) or not topic.strip():
-            raise DataError("missing 'topic'", where=where, key=f"line {i}")
+            raise DataError("missing 'topic'" if topic is None else f"'topic' must be a non-empty string (got {topic!r:.40})",
+                            where=where, key=f"line {i}")
         if not isinstance(output, str):
             raise DataError("missing 'output'", where=where, key=f"line {i}")
         ann = row.get("annotations")
