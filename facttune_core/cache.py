@@ -17,6 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from .contract.errors import DataError
+from .store import make_dir
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -49,11 +52,15 @@ class CallCache:
         self.refresh = False  # True: ignore stored answers (recompute and overwrite), e.g. --force-from
         self._lock = threading.Lock()
         if self.path is not None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            make_dir(self.path.parent)
+            if self.path.exists() and not self.path.is_file():
+                raise DataError("is a folder, not a call cache file (run.cache or FACTTUNE_CACHE_DIR names it)",
+                                where=str(self.path))
         try:
             self._conn = self._open()
         except sqlite3.DatabaseError as err:  # garbage or a truncated file: the cache is only an optimisation
-            assert self.path is not None
+            if self.path is None or not self.path.is_file() or "unable to open" in str(err):
+                raise DataError(f"cannot open the call cache ({err})", where=str(self.path)) from None
             aside = self.path.with_name(f"{self.path.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}")
             for suffix in ("", "-wal", "-shm"):
                 part = Path(str(self.path) + suffix)

@@ -232,6 +232,7 @@ def run_dir_under_a_file(tmp, mp, cs):
 
 
 HELD: list = []  # locks a case holds for the length of its test
+AFTER: list = []  # checks a case asks for after the command (what must still be there)
 
 
 @case
@@ -357,6 +358,23 @@ def call_cache_garbage(tmp, mp, cs):
     recipe = jsonl_recipe(tmp)
     (tmp / "calls.sqlite").write_bytes(b"this is not a database" * 100)
     return ["run", recipe, "--run-dir", tmp / "run", "--no-report", "--set", f"run.cache={tmp / 'calls.sqlite'}"], None
+
+
+@case
+def call_cache_is_a_folder(tmp, mp, cs):
+    """A folder named as the cache is the user's: one line, and it is left where it is."""
+    (tmp / "cache").mkdir()
+    (tmp / "cache" / "keep.txt").write_text("mine", encoding="utf-8")
+    AFTER.append(lambda: (tmp / "cache" / "keep.txt").exists())
+    return (["run", jsonl_recipe(tmp), "--run-dir", tmp / "run", "--set", f"run.cache={tmp / 'cache'}"],
+            ["cache", "is a folder"])
+
+
+@case
+def call_cache_under_a_file(tmp, mp, cs):
+    (tmp / "afile").write_text("x", encoding="utf-8")
+    return (["run", jsonl_recipe(tmp), "--run-dir", tmp / "run", "--set", f"run.cache={tmp / 'afile' / 'c.sqlite'}"],
+            ["afile"])
 
 
 @case
@@ -559,6 +577,8 @@ def test_broken_input_ends_in_one_line_or_recovers(name, tmp_path, monkeypatch, 
     assert len(lines) == 1, f"expected one error line, got:\n{res.err}"
     for needle in needles:
         assert needle in lines[0], f"{needle!r} not in: {lines[0]}"
+    while AFTER:
+        assert AFTER.pop()(), "a file the user owns was moved or removed"
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
