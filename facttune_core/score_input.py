@@ -66,6 +66,10 @@ def read_input(path: Path) -> ScoreInput:
         return DataError(msg, where=where, key=f"line {i}")
 
     for i, row in iter_jsonl(path):
+        if row.get("_kind") == "response":  # a run's own generations: RUN/…/01-generate-*/records.jsonl
+            row = {k: v for k, v in {"id": row.get("prompt_id"), "topic": row.get("topic"),
+                                     "response": row.get("text"), "model": row.get("model")}.items()
+                   if v is not None}
         has_fs, has_ft = "output" in row, ("response" in row or "responses" in row)
         if fmt is None:
             if not (has_fs or has_ft):

@@ -135,6 +135,23 @@ def test_facttune_format_several_responses_per_prompt(fake_registry, tmp_path):
     assert set(res.summary["by_model"]) == {"a", "b", "None"}
 
 
+def test_a_runs_own_generations_can_be_scored_again(fake_registry, tmp_path):
+    """RUN/…/01-generate-*/records.jsonl (a run's samples, or its held-out ones under evaluate/) is an
+    input too: several samples per prompt id, scored by another recipe (a second verifier)."""
+    from facttune_core.testing import fake_recipe_text, run_recipe
+
+    res = run_recipe(fake_recipe_text(n_train=3, n_test=2, n=3), tmp_path / "run", until="generate")
+    gen = res["generate"].dir / "records.jsonl"
+    inp = read_input(gen)
+    produced = res["generate"].records
+    assert len(inp.responses) == len(produced) == 9 and len(inp.prompts) == 3  # the train split, 3 samples each
+    assert [r.prompt_id for r in inp.responses] == [r.prompt_id for r in produced]
+    assert [r.text for r in inp.responses] == [r.text for r in produced]
+    assert all(p.topic for p in inp.prompts)
+    out = score(gen, recipe(tmp_path, reward_args="gamma = 0"), tmp_path / "out")
+    assert len(out.rows) == 9 and {r["prompt_id"] for r in out.rows} == {r.prompt_id for r in produced}
+
+
 def test_data_stage_is_keyed_by_content_not_path(fake_registry, tmp_path):
     a = factscore_file(tmp_path)
     cfg = GivenResponses.Config(path=str(a))
