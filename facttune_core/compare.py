@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -195,6 +196,25 @@ def _pick_baseline(arms: list[Arm], name: str | None) -> Arm:
                       where="--baseline")
 
 
+def _same_base_once(arms: list[Arm]) -> tuple[list[Arm], list[str], dict[str, str]]:
+    """Runs of one base model on the same held-out prompts and seed have the same "before" rows (base
+    vs each method, as in the papers' tables): show that row once and say so."""
+    kept: dict[Any, Arm] = {}
+    out: list[Arm] = []
+    notes: list[str] = []
+    alias: dict[str, str] = {}
+    for a in arms:
+        if a.source == "run/before":
+            sig = tuple(sorted(json.dumps(r, sort_keys=True, default=str) for r in a.rows))
+            first = kept.setdefault(sig, a)
+            if first is not a:
+                notes.append(f"{a.label} has the same responses and scores as {first.label}: shown once")
+                alias[a.label] = first.label
+                continue
+        out.append(a)
+    return out, notes, alias
+
+
 def _unique_labels(arms: list[Arm]) -> None:
     """Two folders with the same name (runs/a/bio, runs/b/bio): prefix the parent folder's name."""
     seen: dict[str, int] = {}
@@ -217,8 +237,8 @@ def compare(folders: Sequence[Path], baseline: str | None = None, n_boot: int = 
         seen[real] = Path(f)
         arms += load_folder(Path(f))
     _unique_labels(arms)
-    base = _pick_baseline(arms, baseline)
-    notes: list[str] = []
+    arms, notes, alias = _same_base_once(arms)
+    base = _pick_baseline(arms, alias.get(baseline, baseline) if baseline else None)
     for a in arms:
         a.summary = summarize(a.rows)
         if a is base:

@@ -105,6 +105,25 @@ def test_run_folder_gives_before_and_after_and_pairs_with_scores(run_dir, tmp_pa
     assert not c.notes
 
 
+def test_runs_of_one_base_show_its_before_row_once(run_dir, fake_registry, tmp_path):
+    """Two methods from the same base, people and seed (the paper's table: base vs each method):
+    their before rows are the same responses, shown once; a different base is not merged."""
+    other = tmp_path / "other.toml"
+    other.write_text(fake_recipe_text(n_test=2, n=2).replace('component = "fake/trainer"',
+                                                             'component = "fake/trainer"\nargs = { lift = 0.1 }'))
+    Pipeline(load_recipe(other), tmp_path / "method2").run()
+    c = compare([run_dir, tmp_path / "method2"], baseline="method2/before")
+    assert [a.label for a in c.arms] == ["bio/before", "bio/after", "method2/after"]
+    assert c.baseline.label == "bio/before"  # the row it is the same as
+    assert c.notes == ["method2/before has the same responses and scores as bio/before: shown once"]
+    assert arm(c, "method2/after").difference["factscore"]["n"] == 2
+    stronger = tmp_path / "stronger.toml"  # another base model: its own before row
+    stronger.write_text(fake_recipe_text(n_test=2, n=2, gen_extra=", p_true = 0.9"))
+    Pipeline(load_recipe(stronger), tmp_path / "base2").run()
+    c2 = compare([run_dir, tmp_path / "base2"])
+    assert [a.label for a in c2.arms] == ["bio/before", "bio/after", "base2/before", "base2/after"]
+
+
 def test_baseline_by_row_or_folder_name_and_a_typo(run_dir, fake_registry, tmp_path):
     mine = scored(tmp_path, "mine", {t: HALF for t in TEST_PEOPLE})
     assert compare([run_dir, mine], baseline="mine").baseline.label == "mine"
