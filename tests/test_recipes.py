@@ -10,7 +10,7 @@ import pytest
 from facttune_core import Pipeline, load_recipe
 
 ROOT = Path(__file__).resolve().parents[1]
-RECIPES = sorted((ROOT / "recipes").glob("*.toml"))
+RECIPES = sorted([*(ROOT / "recipes").glob("*.toml"), *(ROOT / "recipes" / "paper").glob("*.toml")])
 LABELED = ROOT.parent / "shared" / "data" / "factscore-labeled"
 
 
