@@ -66,6 +66,9 @@ class FolderLock:
                     raise DataError(f"in use by another {self.what} ({who}); wait for it to finish or stop it "
                                     "(one writer per folder)", where=str(self.folder)) from None
                 time.sleep(0.2)
+            except OSError:  # a file system without locks (some network mounts): go on unlocked
+                os.close(fd)
+                return self
         os.ftruncate(fd, 0)
         os.write(fd, json.dumps({"pid": os.getpid(), "since": time.strftime("%Y-%m-%d %H:%M:%S"),
                                  "command": " ".join(sys.argv)[:300]}).encode())
