@@ -82,13 +82,7 @@ def parse_record(d: dict[str, Any]) -> Record | dict[str, Any]:
 def iter_jsonl(path: Path, *, tolerate_torn_tail: bool = False) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, object) per non-empty line. A torn last line (a kill mid-write) is skipped
     when ``tolerate_torn_tail``; anything else malformed is a DataError naming file and line."""
-    if not path.is_file():
-        raise DataError("is a folder, not a file" if path.is_dir() else "file not found", where=str(path))
-    try:
-        with path.open("rb") as f:
-            raw = f.read().split(b"\n")
-    except OSError as err:
-        raise DataError(f"cannot read: {err.strerror or err}", where=str(path)) from None
+    raw = read_bytes_file(path).split(b"\n")
     lines: list[str] = []
     for i, b in enumerate(raw, start=1):
         try:
