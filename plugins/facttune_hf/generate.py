@@ -1,15 +1,16 @@
 """``hf/generate``: sample n responses per prompt from a local transformers model.
 
-Sampling runs in our own decode loop (KV cache, left padding) with one ``torch.Generator`` per
-row, seeded from (seed, prompt, sample index): a sample does not depend on which batch it ran in,
-so a rerun reproduces it and the call cache hits.
+Sampling runs in our own decode loop (:mod:`facttune_hf.decode`: KV cache, left padding, one
+prefill per distinct prompt) over batches of (prompt, sample) items across prompts, longest prompts
+first, with one ``torch.Generator`` per row seeded from (seed, prompt, sample index): a sample does
+not depend on which batch it ran in, so a rerun reproduces it and the call cache hits.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,7 +25,10 @@ from facttune_core import (
     runtime_field,
 )
 
+from .decode import auto_batch_size, cut_at_stop, decode_batch
 from .models import Loaded, adapter_identity, load
+
+__all__ = ["HFGenerate", "Loader", "ModelFields", "cut_at_stop", "decode_batch", "encode_prompt", "model_key"]
 
 Dtype = Literal["auto", "bf16", "fp16", "fp32", "bfloat16", "float16", "float32"]
 
@@ -37,6 +41,8 @@ class ModelFields(BaseModel):
     adapter: str | None = Field(None, description="a LoRA directory applied on top (peft)")
     dtype: Dtype = runtime_field("auto", description="auto: bf16 on cuda / CPUs with native bf16, else fp32")
     device: str = runtime_field("auto", description="auto: cuda when available")
+    merge_adapter: bool = runtime_field(True, description="fold the adapter into the weights (W + BA) at load: "
+                                        "no extra matmuls per layer; false: peft's unmerged LoRA layers")
     trust_remote_code: bool = False
 
 
@@ -49,7 +55,8 @@ class Loader:
         self.ctx = ctx
         self.adapter_id = adapter_identity(config.adapter, ctx.key_for("adapter"))
         self.lm = load(config.model, key=ctx.key_for("model"), dtype=config.dtype, device=config.device,
-                       adapter=config.adapter, trust_remote_code=config.trust_remote_code)
+                       adapter=config.adapter, trust_remote_code=config.trust_remote_code,
+                       merge_adapter=config.merge_adapter)
         self.has_template = bool(getattr(self.lm.tokenizer, "chat_template", None))
 
     def use_chat(self, want: Any, error: type[ConfigError] | type[ComponentError] = ConfigError) -> bool:
@@ -78,87 +85,6 @@ def encode_prompt(lm: Loaded, text: str, chat: bool, system: str | None) -> list
     return list(tok(text, add_special_tokens=True)["input_ids"])
 
 
-def _filter_top_p(probs: Any, top_p: float) -> Any:
-    import torch
-
-    if top_p >= 1.0:
-        return probs
-    sorted_p, idx = torch.sort(probs, descending=True, dim=-1)
-    cum = torch.cumsum(sorted_p, dim=-1)
-    drop = (cum - sorted_p) > top_p  # keep the smallest prefix whose mass reaches top_p
-    sorted_p = sorted_p.masked_fill(drop, 0.0)
-    out = torch.zeros_like(probs).scatter(-1, idx, sorted_p)
-    return out / out.sum(dim=-1, keepdim=True)
-
-
-def cut_at_stop(text: str, stop: Sequence[str]) -> str:
-    cuts = [text.find(s) for s in stop if s and s in text]
-    return text[:min(cuts)] if cuts else text
-
-
-def decode_batch(lm: Loaded, ids: list[list[int]], seeds: list[int], *, temperature: float, top_p: float,
-                 max_new_tokens: int, stop: Sequence[str]) -> list[dict[str, Any]]:
-    """Generate for a batch of token-id prompts (left padded). Returns per row
-    ``{text, completion_tokens, finish_reason}``; ``text`` is cut at the first stop string."""
-    import torch
-
-    tok, model, dev = lm.tokenizer, lm.model, lm.device
-    b = len(ids)
-    width = max(len(x) for x in ids)
-    pad = tok.pad_token_id if tok.pad_token_id is not None else 0
-    input_ids = torch.full((b, width), pad, dtype=torch.long)
-    mask = torch.zeros((b, width), dtype=torch.long)
-    for i, x in enumerate(ids):
-        input_ids[i, width - len(x):] = torch.tensor(x, dtype=torch.long)
-        mask[i, width - len(x):] = 1
-    input_ids, mask = input_ids.to(dev), mask.to(dev)
-    eos = tok.eos_token_id
-    eos_ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
-    gen_cfg = getattr(model, "generation_config", None)
-    extra_eos = getattr(gen_cfg, "eos_token_id", None)
-    eos_ids |= set(extra_eos if isinstance(extra_eos, list) else [extra_eos] if extra_eos is not None else [])
-    gens = [torch.Generator(device="cpu").manual_seed(s) for s in seeds]
-    out_tokens: list[list[int]] = [[] for _ in range(b)]
-    finish: list[str | None] = [None] * b
-    past = None
-    pos = (mask.cumsum(-1) - 1).clamp(min=0)
-    step_ids, step_pos = input_ids, pos
-    with torch.inference_mode():
-        for _ in range(max_new_tokens):
-            outputs = model(input_ids=step_ids, attention_mask=mask, position_ids=step_pos, past_key_values=past,
-                            use_cache=True)
-            past = outputs.past_key_values
-            logits = outputs.logits[:, -1, :].float().cpu()
-            if temperature <= 0:
-                nxt = logits.argmax(-1)
-            else:
-                probs = _filter_top_p(torch.softmax(logits / temperature, dim=-1), top_p)
-                nxt = torch.stack([torch.multinomial(probs[i], 1, generator=gens[i])[0] for i in range(b)])
-            for i in range(b):
-                if finish[i] is not None:
-                    continue
-                t = int(nxt[i])
-                if t in eos_ids:
-                    finish[i] = "stop"
-                    continue
-                out_tokens[i].append(t)
-                if stop:
-                    text = tok.decode(out_tokens[i], skip_special_tokens=True)
-                    if cut_at_stop(text, stop) != text:
-                        finish[i] = "stop"
-            if all(f is not None for f in finish):
-                break
-            nxt = nxt.masked_fill(torch.tensor([f is not None for f in finish]), pad).to(dev)
-            step_ids = nxt[:, None]
-            step_pos = step_pos[:, -1:] + 1
-            mask = torch.cat([mask, torch.ones((b, 1), dtype=mask.dtype, device=dev)], dim=1)
-    rows = []
-    for i in range(b):
-        text = cut_at_stop(tok.decode(out_tokens[i], skip_special_tokens=True), stop)
-        rows.append({"text": text, "completion_tokens": len(out_tokens[i]), "finish_reason": finish[i] or "length"})
-    return rows
-
-
 class HFGenerate(Loader):
     """Sample responses from a local transformers model (chat template when it has one)."""
 
@@ -172,7 +98,9 @@ class HFGenerate(Loader):
         chat: Literal["auto"] | bool = "auto"
         system: str | None = Field(None, description="system prompt (chat templates only)")
         max_input_tokens: int | None = Field(None, ge=1, description="default: context length - max_new_tokens")
-        batch_size: int = runtime_field(8, ge=1)
+        batch_size: Annotated[int, Field(ge=1)] | Literal["auto"] = runtime_field(
+            "auto", description="(prompt, sample) rows decoded together, across prompts; auto: as many as fit "
+            "1 GiB of KV cache on a CPU (40% of free memory on CUDA), at most 64")
 
     def __init__(self, config: Config, ctx: Context) -> None:
         super().__init__(config, ctx)
@@ -223,8 +151,10 @@ class HFGenerate(Loader):
             self.ctx.progress(len(batch), total)
             return rows
 
+        batch_size = c.batch_size if c.batch_size != "auto" else auto_batch_size(
+            self.lm, max((len(x) for x in encoded.values()), default=1) + max_new)
         results = self.ctx.cache.map("hf/generate", model_key(c.model, self.adapter_id), inputs, params, run,
-                                     batch_size=c.batch_size)
+                                     batch_size=batch_size)
         by_item = dict(zip(items, results, strict=True))
         out: list[list[Response]] = []
         for pi, p in enumerate(prompts):
