@@ -109,7 +109,8 @@ class _TRLTrainer:
             {"kind": self.kind, "model_name": name, "model": model, "args": args, "rows": rows}).encode()).hexdigest()
         return {"kind": self.kind, "model_name": name, "model_path": str(path), "model": model, "args": args,
                 "table": self.table, "out_dir": str(out_dir.resolve()), "data": str((out_dir / "train_data.jsonl").resolve()),
-                "fingerprint": fingerprint, "n_examples": len(rows), "trl_version_expected": TRL_VERSION}, rows
+                "fingerprint": fingerprint, "n_examples": len(rows), "trl_version_expected": TRL_VERSION,
+                "lm_head": self.c.lm_head}, rows
 
     # ------------------------------------------------------------------ train
     def train(self, data: TrainData, out_dir: Path) -> TrainResult:

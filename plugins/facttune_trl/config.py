@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from facttune_core import ConfigError, did_you_mean
+from facttune_core import ConfigError, did_you_mean, runtime_field
 
 from .trl_fields import DPO_CONFIG_TYPES, SFT_CONFIG_TYPES, type_problem
 
@@ -98,7 +98,9 @@ class ModelConfig(BaseModel):
     name: str | None = Field(
         None, description="model alias (smollm2-135m-instruct), local dir or hub id; default: the generate "
         "stage's model")
-    load_in_4bit: bool = Field(False, description="QLoRA: load the base in 4 bit (bitsandbytes)")
+    load_in_4bit: bool | Literal["auto"] = Field(
+        False, description="QLoRA: load the base in 4 bit (bitsandbytes). 'auto': 4 bit on CUDA, plain LoRA on a CPU "
+        "(where 4 bit is slower: bitsandbytes dequantises every weight at every step)")
     bnb_4bit_quant_type: Literal["nf4", "fp4"] = "nf4"
     bnb_4bit_use_double_quant: bool = True
     bnb_4bit_compute_dtype: Literal["auto", "bfloat16", "float16", "float32"] = Field(
@@ -137,6 +139,9 @@ class ModelConfig(BaseModel):
 class _TrainerConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     args: dict[str, Any] = Field(default_factory=dict, description="[train.args]: TRL config arguments")
+    lm_head: Literal["auto", "trl"] = runtime_field(
+        "auto", description="DPO log-probabilities on a CPU: 'auto' projects only the completion positions and "
+        "takes log_softmax (same values, 3-6x faster there); 'trl': TRL's fused LM head everywhere")
     model: ModelConfig = Field(default_factory=ModelConfig, description="[train.model]")
     launcher: str | None = Field(None, description="[train] launcher: the command that starts the training "
                                  "worker, e.g. 'accelerate launch --num_processes 2' (default: this Python)")

@@ -28,7 +28,6 @@ from facttune_core import (
     atomic_write_json,
     atomic_write_text,
     iter_jsonl,
-    native_bf16,
     plot_curves,
     read_json_file,
 )
@@ -36,6 +35,7 @@ from facttune_core import (
 from .components import ADAPTER, DONE_MARKER, PROTOCOL
 from .config import ModelConfig
 from .process import watch_parent
+from .speed import adapters_to_float32, cpu_lm_head, precompute_ref, resolve_4bit, resolve_dtype
 
 TRL_MAX_LENGTH_DEFAULT = 1024  # DPOConfig / SFTConfig default (tests/test_trl.py checks it)
 CKPT_RE = re.compile(r"^checkpoint-(\d+)$")
@@ -153,14 +153,6 @@ def check_lengths(rows: list[dict[str, Any]], examples: list[dict[str, Any]], to
 
 
 # ---------------------------------------------------------------------------- model
-def resolve_dtype(mc: ModelConfig, use_cuda: bool) -> str:
-    """The weights / compute dtype: the recipe's, or for 'auto' bfloat16 where native, else float32."""
-    want = mc.bnb_4bit_compute_dtype if mc.load_in_4bit and mc.bnb_4bit_compute_dtype != "auto" else mc.dtype
-    if want != "auto":
-        return want
-    return "bfloat16" if native_bf16(use_cuda) else "float32"
-
-
 def load_model(path: str, mc: ModelConfig, dtype_name: str, use_cuda: bool, gradient_checkpointing: bool,
                table: str) -> Any:
     import torch
@@ -266,6 +258,8 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
     mc = ModelConfig.model_validate(job["model"])
     args: dict[str, Any] = dict(job["args"])
     use_cuda = torch.cuda.is_available() and not args.get("use_cpu", False)
+    four_bit_setting = mc.load_in_4bit
+    mc = mc.model_copy(update={"load_in_4bit": resolve_4bit(mc, use_cuda)})
 
     try:
         tokenizer = AutoTokenizer.from_pretrained(job["model_path"], trust_remote_code=mc.trust_remote_code)
@@ -283,6 +277,9 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
     import trl
 
     dtype_name = resolve_dtype(mc, use_cuda)
+    if kind == "dpo":
+        args["precompute_ref_log_probs"] = precompute_ref(args, len(examples), int(os.environ.get("WORLD_SIZE", "1")),
+                                                          cpu_4bit=mc.load_in_4bit is True and not use_cuda)
     config = trl_config(kind, args, out / "checkpoints", use_cuda, dtype_name, table)
 
     ckpt_dir = out / "checkpoints"
@@ -303,11 +300,15 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
     model = load_model(job["model_path"], mc, dtype_name, use_cuda, bool(config.gradient_checkpointing), table)
     total: list[int] = [0]
     callbacks = [progress_callback(log_path, total)]
+    head = {"installed": False}
     if kind == "dpo":
         from trl import DPOTrainer
 
-        trainer = DPOTrainer(model=model, ref_model=None, args=config, train_dataset=dataset,
-                             processing_class=tokenizer, peft_config=lora_config(mc), callbacks=callbacks)
+        if config.precompute_ref_log_probs:
+            emit("log", note=f"reference log-probs of {len(examples)} pairs, computed once before training")
+        with cpu_lm_head(job.get("lm_head", "auto") == "auto" and not use_cuda) as head:
+            trainer = DPOTrainer(model=model, ref_model=None, args=config, train_dataset=dataset,
+                                 processing_class=tokenizer, peft_config=lora_config(mc), callbacks=callbacks)
     else:
         from trl import SFTTrainer
 
@@ -339,6 +340,9 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
         **{k: v for k, v in counts.items() if v},
         "chat_format": chat,
         "load_in_4bit": mc.load_in_4bit,
+        **({"load_in_4bit_setting": four_bit_setting} if four_bit_setting == "auto" else {}),
+        **({"lm_head": "cpu log_softmax" if head["installed"] else "trl",
+            "precompute_ref_log_probs": bool(config.precompute_ref_log_probs)} if kind == "dpo" else {}),
         "device": "cuda" if use_cuda else "cpu",
         "dtype": dtype_name,
         "adapter_dtype": "float32",
@@ -384,20 +388,6 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
         shutil.rmtree(final)
     os.replace(tmp, final)
     return metrics
-
-
-def adapters_to_float32(model: Any) -> int:
-    """The trainable (LoRA) weights in float32, whatever the base's dtype. TRL casts them to bf16 for a
-    4-bit base with bf16 on, while a resume loads them from the checkpoint in float32: without this an
-    interrupted and resumed training would run at another precision than an uninterrupted one."""
-    import torch
-
-    n = 0
-    for p in model.parameters():
-        if p.requires_grad and p.is_floating_point() and p.dtype != torch.float32:
-            p.data = p.data.float()
-            n += 1
-    return n
 
 
 def _jsonable(obj: Any) -> Any:
