@@ -240,6 +240,8 @@ def decode_batch(lm: Any, ids: list[list[int]], seeds: list[int], *, temperature
                 mask, step_pos, logits = mask[sel], step_pos[sel], logits[sel.cpu()]
             nxt = next_tokens(logits, temperature, top_p, [gens[i] for i in rows])
             for t, i in zip(nxt, rows, strict=True):
+                if finish[i] is not None:  # finished, riding along until the batch is pruned
+                    continue
                 if t in stops:
                     finish[i] = "stop"
                     continue
