@@ -6,14 +6,15 @@ Work (recipes/bio.toml's shape): the first --prompts training people of retrieva
 samples each at temperature 1.0, <= --max-new-tokens new tokens, SmolLM2-135M-Instruct (packaged),
 dtype "auto" (bf16 where the CPU has it natively, else fp32); with and without a LoRA adapter
 (random, r 16 on all linear layers, as trl/dpo trains). DPO: --dpo-steps steps of bio.toml's
-trl/dpo settings (batch 4, lr 1e-4, beta 0.1, max_length 256, save_steps 2) on pairs of the
-generated responses, each in its own training worker process as `facttune run` starts it.
+trl/dpo settings (batch 4, lr 1e-4, beta 0.1, max_length 256, save_steps 2) on --dpo-pairs pairs of
+the generated responses, each in its own training worker process as `facttune run` starts it.
 
   generation  today  main's loop (bench/_today_decode.py): batches of 8, peft adapter unmerged
               ours   hf/generate as recipes build it: batch auto, one prefill per prompt, merged adapter
               plain  transformers generate(do_sample=True), same rows per batch as ours, peft adapter
   DPO         today  trl/dpo as main ran it: QLoRA nf4, TRL's fused LM head, reference forward per step
-              ours   trl/dpo now: load_in_4bit "auto", CPU LM head, reference precomputed by the rule
+              ours   trl/dpo now: load_in_4bit "auto", CPU LM head, reference precomputed (>= 1.25 epochs)
+              ours, ref per step   the same with the reference forward at every step (< 1.25 epochs)
               plain  the same worker with TRL's defaults: plain LoRA, TRL's head (a plain TRL script)
 Limit: the GFLOP/s of one big matmul (2048x576 @ 576x1536, all threads, the dtype used) over
 2 x parameters FLOPs per generated token (x3 per trained token: forward, backward, reference).
@@ -216,8 +217,8 @@ def dpo(variant: str, pairs: list[Any], steps: int, out: Path) -> dict[str, Any]
         model["load_in_4bit"], table["lm_head"], args["precompute_ref_log_probs"] = False, "trl", False
     elif variant == "ours":
         model["load_in_4bit"] = "auto"
-    else:  # ours with the reference log-probs forced to be precomputed
-        model["load_in_4bit"], args["precompute_ref_log_probs"] = "auto", True
+    else:  # ours with a reference forward at every step (bio.toml's regime: each pair seen at most once)
+        model["load_in_4bit"], args["precompute_ref_log_probs"] = "auto", False
     cfg = DPOTrainerComponent.Config.model_validate({"args": args, "model": model, **table})
     w = time.perf_counter()
     res = DPOTrainerComponent(cfg, Context(key="train")).train(TrainData(pairs=pairs, base_model=MODEL), out)
@@ -273,10 +274,10 @@ def child(a: argparse.Namespace) -> dict[str, Any]:
         gen["openai/base"] = timed(lambda: gen_openai(prompts, a.n, a.max_new_tokens, a.openai_url, a.openai_model))
     res["gen"], res["rows_per_batch"] = gen, rows
     if a.dpo_steps:
-        pairs = pairs_of(responses, {p.id: p.text for p in prompts})
+        pairs = pairs_of(responses, {p.id: p.text for p in prompts})[:a.dpo_pairs]
         res["pairs"] = len(pairs)
         res["dpo"] = {}
-        for v in ("today", "ours", "plain", "ours+precompute"):
+        for v in ("today", "ours", "ours, ref per step", "plain"):
             res["dpo"][v] = dpo(v, pairs, a.dpo_steps, tmp / f"dpo-{v}")
             print(f"[{a.child}] dpo {v}: {res['dpo'][v]}", flush=True)
     res["loadavg_end"] = os.getloadavg()[0]
@@ -325,21 +326,24 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=4)
     ap.add_argument("--max-new-tokens", type=int, default=96)
     ap.add_argument("--dpo-steps", type=int, default=6)
-    ap.add_argument("--quick", action="store_true", help="6 prompts, 48 tokens, 3 DPO steps")
+    ap.add_argument("--dpo-pairs", type=int, default=16, help="6 steps of 4 over 16 pairs: 1.5 epochs, as the paper "
+                    "recipes train (150 steps over 361 pairs); ours then precomputes the reference")
+    ap.add_argument("--quick", action="store_true", help="6 prompts, 48 tokens, 3 DPO steps on 8 pairs")
     ap.add_argument("--openai-url", default=None, help="also time openai/chat against this server")
     ap.add_argument("--openai-model", default="smollm2")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.quick:
-        a.prompts, a.max_new_tokens, a.dpo_steps = 6, 48, 3
+        a.prompts, a.max_new_tokens, a.dpo_steps, a.dpo_pairs = 6, 48, 3, 8
     if a.child:
         print("@result " + json.dumps(child(a)), flush=True)
         return
     results = []
     for mode in a.modes.split(","):
         cmd = [sys.executable, __file__, "--child", mode, "--prompts", str(a.prompts), "--n", str(a.n),
-               "--max-new-tokens", str(a.max_new_tokens), "--dpo-steps", str(a.dpo_steps)]
+               "--max-new-tokens", str(a.max_new_tokens), "--dpo-steps", str(a.dpo_steps),
+               "--dpo-pairs", str(a.dpo_pairs)]
         if a.openai_url:
             cmd += ["--openai-url", a.openai_url, "--openai-model", a.openai_model]
         env = {**os.environ, **MODES[mode], "TOKENIZERS_PARALLELISM": "false"}

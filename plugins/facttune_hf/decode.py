@@ -172,6 +172,18 @@ def new_cache(model: Any, capacity: int) -> Any | None:
     return cache
 
 
+def cache_kwarg(model: Any) -> str:
+    """The keyword ``model``'s forward takes its KV cache by (``cache`` or ``past_key_values``)."""
+    inner = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return _forward_params(type(inner))[0]
+
+
+def cache_of(outputs: Any) -> Any:
+    """The KV cache a forward returned (``cache`` in transformers 5.2x, ``past_key_values`` before)."""
+    cache = getattr(outputs, "cache", None)
+    return cache if cache is not None else outputs.past_key_values
+
+
 def eos_ids(lm: Any) -> set[int]:
     tok, model = lm.tokenizer, lm.model
     eos = tok.eos_token_id
@@ -232,7 +244,7 @@ def decode_batch(lm: Any, ids: list[list[int]], seeds: list[int], *, temperature
         for step in range(max_new_tokens):
             outputs = model(input_ids=step_ids, attention_mask=mask, position_ids=step_pos, use_cache=True,
                             **{cache_kw: past}, **extra)
-            past = outputs.past_key_values
+            past = cache_of(outputs)
             logits = outputs.logits[:, -1, :].float().cpu()
             if step == 0 and len(distinct) < b:  # prompts → rows
                 sel = torch.tensor(which, dtype=torch.long, device=dev)

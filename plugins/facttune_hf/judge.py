@@ -34,6 +34,7 @@ from facttune_core import (
     verify_suffix,
 )
 
+from .decode import cache_kwarg, cache_of
 from .generate import Loader, ModelFields, model_key
 from .models import Loaded
 
@@ -133,7 +134,7 @@ def read_prefix_cached(lm: Loaded, prefix: list[int], suffixes: list[list[int]],
     with torch.inference_mode():
         pre = torch.tensor([prefix], dtype=torch.long, device=dev)
         decoder = model.get_decoder() if hasattr(model, "get_decoder") else model
-        base = decoder(input_ids=pre, use_cache=True).past_key_values
+        base = cache_of(decoder(input_ids=pre, use_cache=True))
         plen = len(prefix)
         for s in range(0, len(order), batch_size):
             idx = order[s:s + batch_size]
@@ -152,7 +153,7 @@ def read_prefix_cached(lm: Loaded, prefix: list[int], suffixes: list[list[int]],
                 past.batch_repeat_interleave(b)
             last = torch.tensor([len(suffixes[i]) - 1 for i in idx], device=dev)
             ps = read_last(lm, last, t_ids, f_ids, input_ids=ids.to(dev), attention_mask=mask.to(dev),
-                           position_ids=pos.to(dev), past_key_values=past, use_cache=True)
+                           position_ids=pos.to(dev), use_cache=True, **{cache_kwarg(model): past})
             for i, p in zip(idx, ps, strict=True):
                 out[i] = p
     return [float(p) for p in out]  # type: ignore[arg-type]
