@@ -10,6 +10,7 @@ out is counted in the stage's manifest (``filler_facts``, ``off_topic_facts``, `
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -131,5 +132,5 @@ class AtomicFacts:
     @staticmethod
     def mentions(doc: Any, f: Fact, topic: Topic) -> bool:
         """A fact whose subject is not the topic but names it or its possession ("Curie's father")."""
-        subj = f.subject.lower() if f.text_override is None else f.text_override.lower()
-        return bool(topic.name) and topic.name.lower() in subj
+        subj = f.subject if f.text_override is None else f.text_override
+        return any(len(w) > 2 and w in topic.words for w in re.findall(r"\w+", subj.lower()))

@@ -264,6 +264,12 @@ class Clauses:
                     ids = {c.i, *[x.i for x in c.children if x.dep_ in ("compound", "flat")]}
                     return self.topic.name, True, ids
                 ids = subtree(c)
+                if c.pos_ == "PROPN" and c.head.i == self.sent.root.i and self.topic.words:
+                    # the main subject of a sentence in a biography is the person, under whatever name the
+                    # model gave them ("Sutton B. Anthony" for Susan B. Anthony): a fact about the topic
+                    name_ids = {c.i, *[x.i for x in c.children if x.dep_ in ("compound", "flat")]}
+                    shared = any(self.doc[i].text.lower() in self.topic.words for i in name_ids)
+                    return (self.topic.name if shared and ids == name_ids else self.text(ids, self.subj_repl)), True, ids
                 return self.text(ids, self.subj_repl), False, ids
         if pred.i in seen or pred.head.i == pred.i:
             return self.topic.name, True, set()
