@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
+from ..claim_scores import FactScoreRule
 from ..contract.context import Context
 from ..contract.errors import DataError
 from ..contract.protocols import (
@@ -316,8 +317,9 @@ class Train(Whole):
 @dataclass(frozen=True)
 class EvaluateSetup:
     """What the evaluate stage takes from the recipe: the held-out split (at most ``limit`` prompts),
-    the trained adapter (None: only ``before``), the statistics' settings, and the plans of one
-    variant's chain (generate with the variant's adapter, then the scoring stages)."""
+    the trained adapter (None: only ``before``), the statistics' settings, the plans of one
+    variant's chain (generate with the variant's adapter, then the scoring stages) and the FActScore
+    rule (γ, IR) of the recipe's reward."""
 
     split: str
     limit: int | None
@@ -325,6 +327,7 @@ class EvaluateSetup:
     bootstrap: int
     seed: int
     chain: Callable[[str, Path | None, list[Prompt]], list[Plan]]
+    rule: FactScoreRule = FactScoreRule()  # how a response's verdicts count: the recipe's reward's rule
 
 
 class Evaluate(Whole):
@@ -359,11 +362,12 @@ class Evaluate(Whole):
                 up, chains[variant][plan.stage.name] = res.key, res.dir.name
                 if plan.stage.name == "verify":
                     judged[variant] = res.manifest.get("verdicts") or {}
-            rows += evaluation_rows(variant, sub.responses, sub.claims, sub.verdicts)
-        summary = evaluation_summary(rows, setup.bootstrap, setup.seed)
+            rows += evaluation_rows(variant, sub.responses, sub.claims, sub.verdicts, setup.rule, sub.evidence)
+        summary = evaluation_summary(rows, setup.bootstrap, setup.seed, setup.rule)
         atomic_write_json(job.folder / "summary.json", summary)
         return Outcome(rows, len(prompts), {"prompts": len(prompts)}, {"summary": summary, "chains": chains,
-                                                                        "judged": judged})
+                                                                        "judged": judged,
+                                                                        "factscore_rule": setup.rule.as_dict()})
 
 
 DATA, GENERATE, EXTRACT, RETRIEVE, VERIFY, REWARD = Data(), Generate(), Extract(), Retrieve(), Verify(), RewardStage()
