@@ -114,17 +114,29 @@ def run(
 
 @app.command()
 def report(run_dir: Path) -> None:
-    """Write report.html and plots for a run folder; print its stages, scores and before/after table."""
+    """Write report.html and plots for a run or score folder; print its stages, scores and before/after table.
+
+    What it reads is checked as a run checks it; an unfinished run is reported as far as it got (and
+    says so), an unfinished score folder is an error."""
+    from .readers import open_folder, score_outputs
+    from .score_report import score_table
+
     try:
         out = write_report(run_dir)
+        folder = open_folder(run_dir)
+        tables = overview_tables(overview_of(run_dir))
+        if folder.kind == "score":
+            tables = [tables[0], score_table(score_outputs(folder)[0].get("summary", {}), title="scores")]
+        summary = evaluation_summary_of(run_dir)
     except FacttuneError as err:
         fail(err, 1)
-    for table in overview_tables(overview_of(run_dir)):
+    for table in tables:
         console.print(table)
-    summary = evaluation_summary_of(run_dir)
     if summary:
         console.print(evaluation_table(summary))
     console.print(f"report: {out}")
+    if folder.status == "running":
+        err_console.print(f"warning: {run_dir}: {folder.unfinished()}", markup=False, soft_wrap=True)
 
 
 @app.command()

@@ -9,6 +9,7 @@ from typing import Any
 
 from .claim_scores import FactScoreRule, join_claims, score_claims
 from .contract.records import Claim, Evidence, Response, Verdict
+from .run.folders import read_run_json
 from .store import RECORDS, read_stage_records
 
 
@@ -20,8 +21,6 @@ def _fmt(v: Any, scale: float = 1.0) -> str:
 
 def _stage_dirs(run_dir: Path) -> dict[str, Path]:
     """The current stage folders, from run.json (or, failing that, the newest per stage)."""
-    from .run.folders import read_run_json
-
     info = read_run_json(run_dir)
     if info is not None:
         return {stage: run_dir / s["dir"] for stage, s in info["stages"].items()

@@ -286,6 +286,24 @@ def test_one_factscore_in_score_evaluate_compare_and_the_reward(ir_registry, tmp
     assert all(r["value"] is None or 0 <= r["value"] <= 1 for r in rewards.values())
 
 
+def test_the_one_counting_rule_by_hand():
+    from facttune_core import ClaimCounts, FactScoreRule, score_counts
+    from facttune_core.compare import _check_rows
+    from facttune_core.contract.errors import DataError
+
+    c = ClaimCounts(supported=2, not_supported=1, irrelevant=1, undecided=1)  # 5 claims
+    assert score_counts(c).factscore == pytest.approx(2 / 5)  # IR and undecided count against it
+    assert score_counts(c, FactScoreRule(irrelevant="exclude")).factscore == pytest.approx(2 / 4)
+    assert score_counts(c, FactScoreRule(gamma=10)).factscore == pytest.approx(2 / 5 * math.exp(1 - 10 / 5))
+    only_ir = score_counts(ClaimCounts(irrelevant=2), FactScoreRule(irrelevant="exclude"))
+    assert only_ir.factscore is None and only_ir.abstained and only_ir.claims == 2
+    with pytest.raises(ValueError):
+        FactScoreRule(irrelevant="ignore")
+    with pytest.raises(DataError, match="x.jsonl: line 2: 'model' must be a string"):
+        _check_rows(Path("x.jsonl"), [(1, {"prompt_id": "a", "claims": 1, "supported": 1, "words": 3}),
+                                      (2, {"prompt_id": "b", "claims": 1, "supported": 0, "words": 3, "model": [1]})])
+
+
 def test_a_killed_score_then_the_same_command_finishes(fake_registry, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     f, recipe = bios(tmp_path), score_recipe(tmp_path)

@@ -218,6 +218,15 @@ def judge_eval_out_over_a_file_it_did_not_write(tmp, mp, cs):
                   ["judge-eval.json", "--force"], unchanged=[tmp / "ev" / "judge-eval.json"])
 
 
+@case
+def labeled_input_not_a_string(tmp, mp, cs):
+    f = labelled_bios(tmp, ["Person 0"])
+    rows = json_lines(f)
+    rows[0]["input"] = 5
+    write_jsonl(f, rows)
+    return Expect(["labeled", f], ["bios.jsonl", "line 1", "'input'"])
+
+
 # ---------------------------------------------------------------- run / validate: topics and sources
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
-from ..claim_scores import FactScoreRule
+from ..claim_scores import FactScoreRule, join_claims
 from ..contract.context import Context
 from ..contract.errors import DataError
 from ..contract.protocols import (
@@ -77,22 +77,18 @@ class Chain:
     def scored(self) -> list[ScoredResponse]:
         """Each response with its prompt, claims, verdicts and evidence (what a reward combiner sees)."""
         prompts = {p.id: p for p in self.prompts}
-        by_resp: dict[str, list[Claim]] = {}
-        for c in self.claims:
-            by_resp.setdefault(c.response_id, []).append(c)
-        vmap = {v.claim_id: v for v in self.verdicts}
-        emap = {e.claim_id: e for e in self.evidence}
+        joined = join_claims(self.claims, self.evidence, self.verdicts)  # the one claim → evidence → verdict join
         out = []
         for r in self.responses:
-            cs = by_resp.get(r.id, [])
-            missing = [c.id for c in cs if c.id not in vmap]
+            js = joined.get(r.id, [])
+            missing = [j.claim.id for j in js if j.verdict is None]
             if self.verdicts and missing:
                 raise DataError(f"claim '{missing[0]}' has no verdict", key="verify")
             if r.prompt_id not in prompts:
                 raise DataError(f"response '{r.id}' names unknown prompt '{r.prompt_id}'", key="data")
-            out.append(ScoredResponse(prompt=prompts[r.prompt_id], response=r, claims=tuple(cs),
-                                      verdicts=tuple(vmap[c.id] for c in cs if c.id in vmap),
-                                      evidence=tuple(emap.get(c.id) for c in cs)))
+            out.append(ScoredResponse(prompt=prompts[r.prompt_id], response=r, claims=tuple(j.claim for j in js),
+                                      verdicts=tuple(j.verdict for j in js if j.verdict is not None),
+                                      evidence=tuple(j.evidence for j in js)))
         return out
 
 
