@@ -25,6 +25,17 @@ METRICS = (
 )
 
 
+def metrics_of(summary: dict[str, Any]) -> list[tuple[str, str, float]]:
+    """The rows of the held-out table: with a length penalty (the reward's γ), FActScore says so and
+    the unpenalized one follows it."""
+    gammas = {v.get("gamma") for v in summary.get("variants", {}).values() if v.get("gamma")}
+    if not gammas:
+        return list(METRICS)
+    g = ", ".join(f"{x:g}" for x in sorted(gammas))
+    return [("factscore", f"FActScore % (γ = {g})", 100.0),
+            ("factscore_unpenalized", "FActScore % without the length penalty", 100.0), *METRICS[1:]]
+
+
 def evaluation_table(summary: dict[str, Any]) -> Table:
     variants = summary.get("variants", {})
     t = Table(title="held-out evaluation" + (" (before → after tuning)" if "after" in variants else ""))
@@ -34,7 +45,7 @@ def evaluation_table(summary: dict[str, Any]) -> Table:
     diff = summary.get("difference", {})
     if diff:
         t.add_column("after − before [95% CI]", justify="right")
-    for key, label, scale in METRICS:
+    for key, label, scale in metrics_of(summary):
         row = [label] + [_fmt(variants[v].get(key), scale) for v in variants]
         if diff:
             d = diff.get({"factscore": "factscore", "mean_supported": "supported", "mean_words": "words"}.get(key, ""))
@@ -135,7 +146,7 @@ def _html(run_dir: Path, summary: dict[str, Any], manifests: dict[str, dict[str,
     variants = summary.get("variants", {})
     diff = summary.get("difference", {})
     rows_html = ""
-    for key, label, scale in METRICS:
+    for key, label, scale in metrics_of(summary):
         cells = "".join(f"<td>{_e(_fmt(variants[v].get(key), scale))}</td>" for v in variants)
         d = diff.get({"factscore": "factscore", "mean_supported": "supported", "mean_words": "words"}.get(key, ""))
         dcell = (f"<td>{d['mean'] * scale:+.1f} [{d['ci_low'] * scale:+.1f}, {d['ci_high'] * scale:+.1f}]</td>"

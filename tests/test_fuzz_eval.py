@@ -123,6 +123,19 @@ def compare_killed_first_score_is_unfinished(tmp, mp, cs):
 
 
 @case
+def compare_run_interrupted_while_rerun_is_unfinished(tmp, mp, cs):
+    recipe, run_dir = finished_run(tmp, mp, cs)
+    import facttune_core.testing as testing
+
+    def interrupted(self, claims, evidence):
+        raise KeyboardInterrupt
+    mp.setattr(testing.FakeVerifier, "verify", interrupted)
+    res = cli(["run", recipe, "--run-dir", run_dir, "--set", "generate.args.p_true=0.7"], mp, cs)
+    assert res.code == 130, res.err
+    return Expect(["compare", run_dir, "--out", tmp / "cmp"], [str(run_dir), "unfinished", "facttune run"])
+
+
+@case
 def rescore_with_a_tampered_verify_record(tmp, mp, cs):
     s = scored(tmp, mp, cs)
     rec = stage(s, "verify") / "records.jsonl"

@@ -173,8 +173,12 @@ def stage_folders(run_dir: Path) -> list[Path]:
 
 
 def folder_kind(run_dir: Path) -> str | None:
-    """The job a folder belongs to: "run", "score", or None (not a facttune folder)."""
-    info = read_run_json(run_dir)
+    """The job a folder belongs to: "run", "score", or None (not a facttune folder). A damaged
+    run.json is judged by what else the folder holds (a run rewrites it)."""
+    try:
+        info = read_run_json(run_dir)
+    except DataError:
+        info = None
     if info is not None:
         return str(info["kind"])
     if (run_dir / "score.json").is_file():
