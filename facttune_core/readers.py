@@ -14,7 +14,7 @@ from typing import Any
 from .claim_scores import FactScoreRule
 from .contract.errors import DataError
 from .run.folders import COMMAND, folder_kind, read_run_json, redo_hint, stage_folders
-from .store import check_digest, iter_jsonl, read_json_file, read_manifest, read_stage_records
+from .store import check_digest, iter_jsonl, read_json_file, read_stage_records
 
 SCORE_META = "score.json"
 SCORES = "scores.jsonl"
@@ -115,6 +115,3 @@ def rule_of(recorded: Any, where: Path) -> FactScoreRule:
         raise DataError(f"factscore_rule: {err}; run the command that made this folder again",
                         where=str(where)) from None
 
-
-def manifest_of(d: Path | None) -> dict[str, Any]:
-    return (read_manifest(d) or {}) if d is not None else {}
