@@ -21,6 +21,7 @@ class JsonlPrompts:
     """Prompts (and optionally given responses) from JSONL files."""
 
     provides = ("responses",)  # with `responses` set, the run starts after the generate stage
+    cheap_load = True  # local files: `facttune validate` loads the prompts to check their topics
 
     class Config(BaseModel):
         model_config = ConfigDict(extra="forbid")
@@ -74,7 +75,8 @@ class JsonlPrompts:
             seen[pid] = i
             split = str(row.get(c.split_field) or c.default_split) if c.split_field else c.default_split
             prompts.append(Prompt(id=pid, text=text, topic=topic, split=split,
-                                  reference=row.get(c.reference_field) if c.reference_field else None))
+                                  reference=row.get(c.reference_field) if c.reference_field else None,
+                                  meta={"line": i}))
             if c.limit and len(prompts) >= c.limit:
                 break
         if not prompts:
@@ -95,7 +97,7 @@ class JsonlPrompts:
                 samples[pid] = k + 1
                 responses.append(Response(id=f"{pid}/r{k}", prompt_id=pid, text=row["text"],
                                           topic=by_id[pid].topic, sample=k, model=row.get("model")))
-        return DataBundle(prompts=prompts, responses=responses)
+        return DataBundle(prompts=prompts, responses=responses, info={"path": str(path)})
 
 
 class SentenceClaims:

@@ -78,7 +78,7 @@ class ReportTable(_Strict):
 
 class Recipe(_Strict):
     run: RunTable = Field(default_factory=RunTable)
-    data: ComponentTable
+    data: ComponentTable | None = None  # required by `facttune run` and `validate` (load_recipe's `require`)
     generate: GenerateTable | None = None
     extract: ComponentTable | None = None
     retrieve: ComponentTable | None = None
@@ -170,19 +170,23 @@ def load_raw(path: Path) -> dict[str, Any]:
         raise ConfigError(f"not valid TOML: {exc}", where=where) from None
 
 
-def load_recipe(path: Path | str, overrides: list[str] | None = None) -> Resolved:
-    """Parse, override, validate every table and every component's args. Raises ProblemList."""
+def load_recipe(path: Path | str, overrides: list[str] | None = None,
+                require: tuple[str, ...] = ("data",)) -> Resolved:
+    """Parse, override, validate every table and every component's args. Raises ProblemList.
+    ``require``: tables the command needs (a run needs ``[data]``; ``facttune judge`` needs none,
+    so a scoring-only recipe serves it)."""
     path = Path(path)
     raw = load_raw(path)
     apply_overrides(raw, overrides or [], str(path))
-    return resolve_raw(path, raw)
+    return resolve_raw(path, raw, require)
 
 
-def resolve_raw(path: Path, raw: dict[str, Any]) -> Resolved:
+def resolve_raw(path: Path, raw: dict[str, Any], require: tuple[str, ...] = ("data",)) -> Resolved:
     """Validate an already-read (and overridden) recipe dict; errors name ``path``. ``facttune
     score`` uses it to run a recipe's scoring tables over given responses."""
     where = str(path)
-    problems: list[FacttuneError] = []
+    problems: list[FacttuneError] = [ConfigError("required key is missing", where=where, key=t)
+                                     for t in require if t not in raw]
     # unknown top-level tables first, with did-you-mean against the stage names
     known_tables = list(Recipe.model_fields)
     for key in list(raw):

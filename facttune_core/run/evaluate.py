@@ -4,31 +4,38 @@ for after − before (paired bootstrap CIs over prompts)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from .. import metrics
-from ..contract.records import Claim, Response, Verdict
+from ..claim_scores import (
+    FactScoreRule,
+    ResponseScore,
+    join_claims,
+    score_claims,
+    score_of_row,
+    summarize_scores,
+)
+from ..contract.records import Claim, Evidence, Response, Verdict
 from ..text import word_count
 
 
 def evaluation_rows(variant: str, responses: Sequence[Response], claims: Sequence[Claim],
-                    verdicts: Sequence[Verdict]) -> list[dict[str, Any]]:
-    """Per response: its claims, how many are supported, its words and FActScore."""
-    vmap = {v.claim_id: v for v in verdicts}
-    per_resp: dict[str, list[Claim]] = {}
-    for c in claims:
-        per_resp.setdefault(c.response_id, []).append(c)
+                    verdicts: Sequence[Verdict], rule: FactScoreRule = FactScoreRule(),
+                    evidence: Sequence[Evidence] = ()) -> list[dict[str, Any]]:
+    """Per response: its claims, how many are supported / unsupported / irrelevant, its words and
+    FActScore, counted by the one rule (``claim_scores``) the reward and ``facttune score`` use."""
+    joined = join_claims(claims, evidence, verdicts)
     rows = []
     for r in responses:
-        cs = per_resp.get(r.id, [])
-        sup = sum(1 for c in cs if (v := vmap.get(c.id)) is not None and v.supported)
+        rs = score_claims(joined.get(r.id, []), rule)
         rows.append({"variant": variant, "prompt_id": r.prompt_id, "response_id": r.id, "topic": r.topic,
-                     "claims": len(cs), "supported": sup, "words": word_count(r.text),
-                     "factscore": metrics.factscore(sup, len(cs)), "text": r.text})
+                     **rs.as_dict(), "words": word_count(r.text), "text": r.text})
     return rows
 
 
-def evaluation_summary(rows: list[dict[str, Any]], n_boot: int = 2000, seed: int = 0) -> dict[str, Any]:
+def evaluation_summary(rows: list[dict[str, Any]], n_boot: int = 2000, seed: int = 0,
+                       rule: FactScoreRule = FactScoreRule()) -> dict[str, Any]:
     """Per variant: FActScore %, mean supported / unsupported claims, mean words, abstention rate;
     and for after − before, paired bootstrap CIs over prompts."""
     out: dict[str, Any] = {"variants": {}}
@@ -36,8 +43,8 @@ def evaluation_summary(rows: list[dict[str, Any]], n_boot: int = 2000, seed: int
     for r in rows:
         by_var.setdefault(r["variant"], []).append(r)
     for v, rs in by_var.items():
-        s = metrics.summarize([(r["supported"], r["claims"], r["words"]) for r in rs])
-        out["variants"][v] = s.as_dict()
+        scores = [_row_score(r) for r in rs]
+        out["variants"][v] = summarize_scores(scores, [r["words"] for r in rs], rule)
     if "before" in by_var and "after" in by_var:
         def per_prompt(rs: list[dict[str, Any]], field_name: str) -> dict[str, float]:
             acc: dict[str, list[float]] = {}
@@ -63,3 +70,8 @@ def evaluation_summary(rows: list[dict[str, Any]], n_boot: int = 2000, seed: int
         if eb and ea is not None:
             out["relative_error_reduction"] = (eb - ea) / eb
     return out
+
+
+def _row_score(row: dict[str, Any]) -> ResponseScore:
+    """An evaluate row as a ResponseScore, keeping the FActScore (with γ) it was written with."""
+    return replace(score_of_row(row), factscore=row["factscore"])
