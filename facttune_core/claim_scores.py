@@ -22,6 +22,7 @@ from typing import Any
 
 from .contract.records import Claim, Evidence, Verdict
 from .metrics import f1_at_k, factscore
+from .text import word_count
 
 IRRELEVANT = ("unsupported", "exclude")
 
@@ -173,6 +174,41 @@ def score_claims(joined: Sequence[JoinedClaim], rule: FactScoreRule = FactScoreR
     return score_counts(count_verdicts(j.verdict for j in joined), rule)
 
 
+def expected_factscore(verdicts: Sequence[Verdict | None], rule: FactScoreRule = FactScoreRule()) -> float | None:
+    """The soft FActScore: each counted claim contributes its verdict's P(True) instead of 0 or 1 (a
+    verdict without one contributes its supported flag; IR and undecided contribute 0), averaged, times
+    exp(1 − γ/n) when n < γ; None with no counted claim. With a calibrated judge it is the expected
+    FActScore, and it separates responses the hard count ties (0 supported of 6 vs 0 of 9 at P 0.4)."""
+    counted = [v for v in verdicts if not (rule.irrelevant == "exclude" and v is not None and v.label == "IR")]
+    if not counted:
+        return None
+    total = 0.0
+    for v in counted:
+        if v is None or v.label == "IR" or v.supported is None:
+            continue
+        total += float(v.p_true) if v.p_true is not None and math.isfinite(v.p_true) else float(bool(v.supported))
+    n = len(counted)
+    score = total / n
+    if rule.gamma and n < rule.gamma:
+        score *= math.exp(1.0 - rule.gamma / n)
+    return score
+
+
+def no_fact_share(text: str, claims: Sequence[Claim]) -> float | None:
+    """The share of a response's words in sentences that gave no claim: with an extractor that drops
+    filler (``spacy/atomic``), how much of the text carried no checkable fact, so a drift into filler
+    shows even when the FActScore of what is left rises. None when the claims do not say which
+    sentence they came from."""
+    words = word_count(text)
+    if not words:
+        return None
+    if claims and not any(c.sentence for c in claims):
+        return None
+    sentences = {(c.sentence_index, c.sentence) for c in claims if c.sentence}
+    covered = sum(word_count(s) for _, s in sentences)
+    return max(0.0, 1.0 - covered / words)
+
+
 def score_of_row(row: Mapping[str, Any]) -> ResponseScore:
     """A per-response row read back (``scores.jsonl``, an evaluate row), rescored with no length
     penalty from its counts. A row written before ``unsupported`` was recorded counted every claim
@@ -186,10 +222,13 @@ def score_of_row(row: Mapping[str, Any]) -> ResponseScore:
 
 
 def summarize_scores(scores: Sequence[ResponseScore], words: Sequence[int],
-                     rule: FactScoreRule = FactScoreRule()) -> dict[str, Any]:
+                     rule: FactScoreRule = FactScoreRule(),
+                     no_fact: Sequence[float | None] = ()) -> dict[str, Any]:
     """Over responses: FActScore (mean over those that did not abstain; with γ, and without it),
     claims / supported / unsupported per response, the error rate (unsupported / counted claims,
-    pooled), words per response and the abstention rate."""
+    pooled), words per response, the abstention rate and the mean share of words that gave no claim
+    (None when no row knows it)."""
+    shares = [x for x in no_fact if x is not None]
     n = len(scores)
     scored = [s for s in scores if not s.abstained]
     counted = sum(s.counted for s in scored)
@@ -208,8 +247,10 @@ def summarize_scores(scores: Sequence[ResponseScore], words: Sequence[int],
         "mean_words": (sum(words) / n) if n else 0.0,
         "abstention_rate": ((n - len(scored)) / n) if n else 0.0,
         "error_rate": (unsupported / counted) if counted else None,
+        "no_fact_share": (sum(shares) / len(shares)) if shares else None,
     }
 
 
-__all__ = ["ClaimCounts", "FactScoreRule", "JoinedClaim", "ResponseScore", "count_verdicts", "join_claims",
+__all__ = ["ClaimCounts", "FactScoreRule", "JoinedClaim", "ResponseScore", "count_verdicts", "expected_factscore",
+           "join_claims", "no_fact_share",
            "score_claims", "score_counts", "score_of_row", "summarize_scores"]

@@ -17,12 +17,19 @@ from .store import atomic_write_text, read_json_file, read_manifest
 
 METRICS = (
     ("factscore", "FActScore %", 100.0),
+    ("claims_per_response", "facts (claims) / response", 1.0),
     ("mean_supported", "supported / response", 1.0),
     ("mean_unsupported", "unsupported / response", 1.0),
     ("mean_words", "words / response", 1.0),
+    ("no_fact_share", "words with no fact %", 100.0),
     ("abstention_rate", "abstention %", 100.0),
     ("error_rate", "error rate % (unsupported/all)", 100.0),
 )
+
+
+# the evaluate summary's difference (after − before) of each table row
+DIFF_OF = {"factscore": "factscore", "factscore_unpenalized": "factscore_unpenalized", "claims_per_response": "claims", "mean_supported": "supported",
+           "mean_unsupported": "unsupported", "mean_words": "words", "no_fact_share": "no_fact_share"}
 
 
 def metrics_of(summary: dict[str, Any]) -> list[tuple[str, str, float]]:
@@ -48,7 +55,7 @@ def evaluation_table(summary: dict[str, Any]) -> Table:
     for key, label, scale in metrics_of(summary):
         row = [label] + [_fmt(variants[v].get(key), scale) for v in variants]
         if diff:
-            d = diff.get({"factscore": "factscore", "mean_supported": "supported", "mean_words": "words"}.get(key, ""))
+            d = diff.get(DIFF_OF.get(key, ""))
             row.append(f"{d['mean'] * scale:+.1f} [{d['ci_low'] * scale:+.1f}, {d['ci_high'] * scale:+.1f}]"
                        if d and d.get("n_prompts") else "")
         t.add_row(*row)
@@ -148,7 +155,7 @@ def _html(run_dir: Path, summary: dict[str, Any], manifests: dict[str, dict[str,
     rows_html = ""
     for key, label, scale in metrics_of(summary):
         cells = "".join(f"<td>{_e(_fmt(variants[v].get(key), scale))}</td>" for v in variants)
-        d = diff.get({"factscore": "factscore", "mean_supported": "supported", "mean_words": "words"}.get(key, ""))
+        d = diff.get(DIFF_OF.get(key, ""))
         dcell = (f"<td>{d['mean'] * scale:+.1f} [{d['ci_low'] * scale:+.1f}, {d['ci_high'] * scale:+.1f}]</td>"
                  if d and d.get("n_prompts") else ("<td></td>" if diff else ""))
         rows_html += f"<tr><td>{_e(label)}</td>{cells}{dcell}</tr>"

@@ -12,6 +12,7 @@ from ..claim_scores import (
     FactScoreRule,
     ResponseScore,
     join_claims,
+    no_fact_share,
     score_claims,
     score_of_row,
     summarize_scores,
@@ -28,9 +29,11 @@ def evaluation_rows(variant: str, responses: Sequence[Response], claims: Sequenc
     joined = join_claims(claims, evidence, verdicts)
     rows = []
     for r in responses:
-        rs = score_claims(joined.get(r.id, []), rule)
+        js = joined.get(r.id, [])
+        rs = score_claims(js, rule)
         rows.append({"variant": variant, "prompt_id": r.prompt_id, "response_id": r.id, "topic": r.topic,
-                     **rs.as_dict(), "words": word_count(r.text), "text": r.text})
+                     **rs.as_dict(), "words": word_count(r.text),
+                     "no_fact_share": no_fact_share(r.text, [j.claim for j in js]), "text": r.text})
     return rows
 
 
@@ -44,24 +47,24 @@ def evaluation_summary(rows: list[dict[str, Any]], n_boot: int = 2000, seed: int
         by_var.setdefault(r["variant"], []).append(r)
     for v, rs in by_var.items():
         scores = [_row_score(r) for r in rs]
-        out["variants"][v] = summarize_scores(scores, [r["words"] for r in rs], rule)
+        out["variants"][v] = summarize_scores(scores, [r["words"] for r in rs], rule,
+                                              [r.get("no_fact_share") for r in rs])
     if "before" in by_var and "after" in by_var:
         def per_prompt(rs: list[dict[str, Any]], field_name: str) -> dict[str, float]:
             acc: dict[str, list[float]] = {}
             for r in rs:
                 val = r[field_name]
-                if field_name == "factscore" and val is None:
+                if field_name.startswith("factscore") and val is None:
                     continue
                 acc.setdefault(r["prompt_id"], []).append(float(val))
             return {k: sum(v) / len(v) for k, v in acc.items()}
 
         diffs = {}
-        for name in ("factscore", "supported", "words"):
-            if name == "supported":
-                b = per_prompt(by_var["before"], "supported")
-                a = per_prompt(by_var["after"], "supported")
-            else:
-                b, a = per_prompt(by_var["before"], name), per_prompt(by_var["after"], name)
+        for name in ("factscore", "factscore_unpenalized", "supported", "unsupported", "claims", "words",
+                     "no_fact_share"):
+            if any(r.get(name) is None and not name.startswith("factscore") for r in rows):
+                continue  # rows written before this figure existed
+            b, a = per_prompt(by_var["before"], name), per_prompt(by_var["after"], name)
             common = sorted(set(a) & set(b))
             mean, lo, hi = metrics.paired_bootstrap([b[k] for k in common], [a[k] for k in common], n_boot, seed)
             diffs[name] = {"mean": mean, "ci_low": lo, "ci_high": hi, "n_prompts": len(common)}

@@ -17,6 +17,7 @@ from facttune_core import (
     ScoredResponse,
     Verdict,
     count_verdicts,
+    expected_factscore,
     f1_at_k,
     score_counts,
 )
@@ -46,6 +47,8 @@ class FactScoreReward:
         gamma: float = Field(10.0, ge=0.0, description="length penalty: n < γ claims → × exp(1 − γ/n); 0 = off")
         irrelevant: Literal["unsupported", "exclude"] = Field(
             "unsupported", description="IR-labelled claims count as unsupported (FActScore) or are left out")
+        soft: bool = Field(False, description="each claim counts its verdict's P(True) instead of 0/1: the expected "
+                           "FActScore, which separates responses the hard count ties when few claims are supported")
 
     def __init__(self, config: Config, ctx: Context) -> None:
         self.c = config
@@ -58,14 +61,19 @@ class FactScoreReward:
         counts = count_verdicts(aligned_verdicts(item))
         if counts.undecided:
             self.ctx.count("undecided_verdicts", counts.undecided)
-        rs = score_counts(counts, FactScoreRule(gamma=c.gamma, irrelevant=c.irrelevant))
+        rule = FactScoreRule(gamma=c.gamma, irrelevant=c.irrelevant)
+        rs = score_counts(counts, rule)
         details = {"supported": rs.supported, "claims": rs.claims, "unsupported": rs.unsupported,
                    "irrelevant": rs.irrelevant}
         if rs.factscore is None:
             return no_score(item, self.ctx, c.name, "abstentions", details)
         if c.gamma:
             details["unpenalized"] = rs.factscore_unpenalized
-        return make_reward(item, c.name, rs.factscore, details, self.ctx.key)
+        value = rs.factscore
+        if c.soft:
+            details["hard"] = rs.factscore
+            value = expected_factscore(aligned_verdicts(item), rule)
+        return make_reward(item, c.name, value, details, self.ctx.key)
 
     def score(self, items: Sequence[ScoredResponse]) -> list[list[Reward]]:
         return [[self.score_one(it)] for it in items]
