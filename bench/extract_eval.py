@@ -177,15 +177,16 @@ def cmd_gold(a: argparse.Namespace) -> None:
     ev: list[Evidence | None] = list(comps["retrieve"].retrieve(flat)) if flat else []
     verdicts = comps["verify"].verify(flat, ev) if flat else []
     sup = {c.id: bool(v.supported) for c, v in zip(flat, verdicts, strict=True)}
+    pt = {c.id: v.p_true for c, v in zip(flat, verdicts, strict=True)}
     # the judge alone: the same retrieve -> verify on the gold facts (the floor any extractor works above)
     gclaims = [Claim(id=f"{it['id']}/g{k}", response_id=it["id"], prompt_id=it["id"], text=f, topic=it["topic"])
                for it in items for k, (f, _) in enumerate(it["gold"])]
     gev = list(comps["retrieve"].retrieve(gclaims)) if gclaims else []
-    gsup = {c.id: bool(v.supported) for c, v in zip(gclaims, comps["verify"].verify(gclaims, gev) if gclaims else [],
-                                                      strict=True)}
+    gv = {c.id: v for c, v in zip(gclaims, comps["verify"].verify(gclaims, gev) if gclaims else [], strict=True)}
     for it in items:
-        js = [gsup[f"{it['id']}/g{k}"] for k in range(len(it["gold"]))]
+        js = [bool(gv[f"{it['id']}/g{k}"].supported) for k in range(len(it["gold"]))]
         it["fs_judge_on_gold"] = sum(js) / len(js) if js else None
+        it["gold_p_true"] = [gv[f"{it['id']}/g{k}"].p_true for k in range(len(it["gold"]))]
     m = Matcher(a.match)
     for it, cs in zip(items, claims, strict=True):
         g = it["gold"]
@@ -194,7 +195,7 @@ def cmd_gold(a: argparse.Namespace) -> None:
         it.update({"n_ours": len(cs), "n_gold": len(g), "s_ours": ours_s, "s_gold": gs,
                    "fs_ours": ours_s / len(cs) if cs else None, "fs_gold": gs / len(g) if g else None,
                    "match": m.match([norm(c.text, it["topic"]) for c in cs], [norm(f, it["topic"]) for f, _ in g]),
-                   "claims": [(c.text, sup[c.id]) for c in cs]})
+                   "claims": [(c.text, sup[c.id], pt[c.id]) for c in cs]})
     sources = sorted({s for it in items for s, _ in it["sources"]}, key=lambda s: (s != a.baseline, s))
     tot_mae: list[float] = []
     for src in sources:
