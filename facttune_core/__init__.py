@@ -97,7 +97,7 @@ from .prompts import (
 )
 from .recipe import load_recipe
 from .run.executor import Reporter
-from .run.folders import StageResult
+from .run.folders import StageResult, trained_adapter
 from .run.pipeline import Pipeline
 from .store import atomic_write_json, atomic_write_text, iter_jsonl, read_json_file, read_text_file
 from .text import merge_short_sentences, sentence_claims, slug, split_sentences
@@ -126,6 +126,6 @@ __all__ = [
     "PriceTable", "RateLimiter", "backoff_delay", "retry_after_seconds", "http_failure", "connection_failure",
     "shared_ssl_context", "run_sync", "CallEstimate", "estimate_requests", "ChatClaimsMixin", "sampled_responses",
     # the run engine
-    "load_recipe", "Pipeline", "Reporter", "StageResult",
+    "load_recipe", "Pipeline", "Reporter", "StageResult", "trained_adapter",
     "__version__",
 ]

@@ -21,7 +21,7 @@ from .describe import describe_command
 from .judge_cli import judge_app
 from .overview import overview_of, overview_tables
 from .recipe import load_recipe
-from .report import evaluation_summary_of, evaluation_table, write_report
+from .report import evaluation_summary_of, evaluation_tables, write_report
 from .run.pipeline import Pipeline
 from .scaffold import new_plugin_command
 from .score_cli import score_cmd
@@ -117,7 +117,8 @@ def report(run_dir: Path) -> None:
         console.print(table)
     summary = evaluation_summary_of(run_dir)
     if summary:
-        console.print(evaluation_table(summary))
+        for table in evaluation_tables(summary):
+            console.print(table)
     console.print(f"report: {out}")
 
 

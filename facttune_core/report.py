@@ -24,9 +24,16 @@ METRICS = (
 )
 
 
-def evaluation_table(summary: dict[str, Any]) -> Table:
+def evaluation_tables(summary: dict[str, Any]) -> list[Table]:
+    """The held-out table, then one per group of prompts (``[evaluate] group_by``)."""
+    key = summary.get("group_by", "group")
+    return [evaluation_table(summary), *(evaluation_table(g, f"held out, {key} = {name}")
+                                         for name, g in (summary.get("groups") or {}).items())]
+
+
+def evaluation_table(summary: dict[str, Any], title: str = "held-out evaluation") -> Table:
     variants = summary.get("variants", {})
-    t = Table(title="held-out evaluation" + (" (before → after tuning)" if "after" in variants else ""))
+    t = Table(title=title + (" (before → after tuning)" if "after" in variants else ""))
     t.add_column("metric")
     for v in variants:
         t.add_column(v, justify="right")
@@ -40,6 +47,12 @@ def evaluation_table(summary: dict[str, Any]) -> Table:
             row.append(f"{d['mean'] * scale:+.1f} [{d['ci_low'] * scale:+.1f}, {d['ci_high'] * scale:+.1f}]"
                        if d and d.get("n_prompts") else "")
         t.add_row(*row)
+    wins = summary.get("win_rate", {})
+    for name in sorted({k for v in variants.values() for k in (v.get("rewards") or {})}):
+        w = wins.get(name)
+        means = [(variants[v].get("rewards") or {}).get(name) for v in variants]
+        t.add_row(f"{name} (mean)", *["-" if m is None else f"{m:.3f}" for m in means],
+                  *([f"win rate {w['mean']:.2f} [{w['ci_low']:.2f}, {w['ci_high']:.2f}]" if w else ""] if diff else []))
     n = [str(variants[v].get("n_responses")) for v in variants]
     t.add_row("responses", *n, *([""] if diff else []))
     if "relative_error_reduction" in summary:

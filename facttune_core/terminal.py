@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .contract.errors import FacttuneError, ProblemList
-from .report import evaluation_table
+from .report import evaluation_tables
 
 console = Console()
 err_console = Console(stderr=True, highlight=False)
@@ -51,7 +51,8 @@ def summary(results: dict[str, Any], seconds: float) -> None:
         console.print(f"[bold yellow]warning[/bold yellow]: {line}")
     ev = results.get("evaluate")
     if ev is not None:
-        console.print(evaluation_table(ev.manifest.get("summary", {})))
+        for table in evaluation_tables(ev.manifest.get("summary", {})):
+            console.print(table)
 
 
 class RichReporter:

@@ -16,12 +16,20 @@ from pathlib import Path
 from typing import Any
 
 from ..cache import stable_json
-from ..contract.errors import DataError
+from ..contract.errors import ConfigError, DataError
 from ..contract.records import Verdict
 from ..contract.registry import ComponentSpec
 from ..fingerprint import component_version
 from ..judging import guard_warning
-from ..store import MANIFEST, RECORDS, atomic_write_json, read_manifest, read_records, write_records
+from ..store import (
+    MANIFEST,
+    RECORDS,
+    atomic_write_json,
+    read_json_file,
+    read_manifest,
+    read_records,
+    write_records,
+)
 
 
 def stage_key(upstream: str | None, stage: str, component: str | None, version: str | None,
@@ -116,3 +124,18 @@ def write_run_json(run_dir: Path, recipe: Path, name: str, results: dict[str, St
         "stages": {s: {"dir": r.dir.name, "key": r.key, "status": r.status} for s, r in results.items()},
         "finished": finished,
     })
+
+
+def trained_adapter(value: str | Path, key: str | None = None) -> Path:
+    """An adapter named in a recipe: a LoRA folder as it is, or a run folder (one with ``run.json``),
+    which stands for the adapter its train stage wrote (FLAME: DPO starts from an SFT run)."""
+    path = Path(value).expanduser()
+    if not (path / "run.json").is_file():
+        return path
+    train = (read_json_file(path / "run.json").get("stages") or {}).get("train") or {}
+    manifest = read_manifest(path / str(train.get("dir"))) if train.get("dir") else None
+    rel = (manifest or {}).get("adapter_dir")
+    if not rel:
+        raise ConfigError(f"run folder {path} has no trained adapter yet: run its recipe to the end first", key=key)
+    adapter = Path(str(rel))
+    return adapter if adapter.is_absolute() else (path / str(train["dir"]) / adapter).resolve()

@@ -30,6 +30,7 @@ from .stages import (
     GIVEN,
     PAIRS,
     RETRIEVE,
+    REWARD,
     STAGES,
     TRAIN,
     VERIFY,
@@ -133,12 +134,13 @@ class Pipeline:
             ev = self.recipe.evaluate
             assert ev is not None
             return replace(plan, table="evaluate", config=EvaluateSetup(
-                ev.split, ev.limit, self.adapter_dir(), ev.bootstrap, self.recipe.run.seed, self._evaluate_chain))
+                ev.split, ev.limit, self.adapter_dir(), ev.bootstrap, self.recipe.run.seed, self._evaluate_chain,
+                ev.group_by))
         return plan
 
     def _evaluate_chain(self, variant: str, adapter: Path | None, prompts: list[Prompt]) -> list[Plan]:
         """One evaluate variant's chain: the generator again (with the adapter for ``after``) on the
-        held-out prompts, then extract / retrieve / verify by the scoring tables."""
+        held-out prompts, then extract / retrieve / verify by the scoring tables, and ``[evaluate.reward]``."""
         ev, gen = self.recipe.evaluate, self.recipe.generate
         assert ev is not None and gen is not None
         args: dict[str, Any] = {**gen.args, **ev.generate, "n": ev.n}
@@ -153,4 +155,6 @@ class Pipeline:
             table = self.r.scoring_table(stage.name)
             if table is not None:
                 plans.append(replace(self.plan(stage, table), label=f"evaluate {variant}: {stage.name}"))
+        if ev.reward is not None:
+            plans.append(replace(self.plan(REWARD, "evaluate.reward"), label=f"evaluate {variant}: reward"))
         return [replace(p, part_of="evaluate") for p in plans]

@@ -317,7 +317,8 @@ class Train(Whole):
 class EvaluateSetup:
     """What the evaluate stage takes from the recipe: the held-out split (at most ``limit`` prompts),
     the trained adapter (None: only ``before``), the statistics' settings, and the plans of one
-    variant's chain (generate with the variant's adapter, then the scoring stages)."""
+    variant's chain (generate with the variant's adapter, then the scoring stages; and the reward
+    stage when ``[evaluate.reward]`` names one); ``group_by``: the prompt.meta key that groups prompts."""
 
     split: str
     limit: int | None
@@ -325,11 +326,12 @@ class EvaluateSetup:
     bootstrap: int
     seed: int
     chain: Callable[[str, Path | None, list[Prompt]], list[Plan]]
+    group_by: str | None = None
 
 
 class Evaluate(Whole):
-    """Held-out prompts → generate, extract, retrieve, verify before and after tuning → a score row per
-    response and summary.json."""
+    """Held-out prompts → generate, extract, retrieve, verify (and reward) before and after tuning → a
+    score row per response and summary.json."""
 
     name = "evaluate"
 
@@ -359,8 +361,11 @@ class Evaluate(Whole):
                 up, chains[variant][plan.stage.name] = res.key, res.dir.name
                 if plan.stage.name == "verify":
                     judged[variant] = res.manifest.get("verdicts") or {}
-            rows += evaluation_rows(variant, sub.responses, sub.claims, sub.verdicts)
+            groups = {p.id: p.meta.get(setup.group_by) for p in prompts} if setup.group_by else None
+            rows += evaluation_rows(variant, sub.responses, sub.claims, sub.verdicts, sub.rewards, groups)
         summary = evaluation_summary(rows, setup.bootstrap, setup.seed)
+        if setup.group_by:
+            summary["group_by"] = setup.group_by
         atomic_write_json(job.folder / "summary.json", summary)
         return Outcome(rows, len(prompts), {"prompts": len(prompts)}, {"summary": summary, "chains": chains,
                                                                         "judged": judged})
