@@ -30,6 +30,7 @@ from typing import Any
 
 from facttune_rewards.fact_seeking import FactSeekingClassifier
 from facttune_rewards.flame import FactSeeking
+from facttune_rewards.fluency import Fluency
 from facttune_rewards.instruction import FEATURES, features
 from facttune_rewards.linear import ENCODER, FORMAT, Encoder
 from facttune_rewards.prompts import instruction_rating_prompt, parse_rating
@@ -158,42 +159,57 @@ def agreement(pairs: list[dict[str, Any]], a: list[float | None], b: list[float 
             "reward_ties": sum(h == 0.5 for h in hits)}
 
 
-def fit_instruction(train: list[dict[str, Any]], feats: dict[str, list[float]], out: Path, l2: float) -> None:
-    """Bradley-Terry: P(A better) = sigmoid(w · (f_A − f_B)); each labelled pair enters both ways."""
+def fit_instruction(train: list[dict[str, Any]], feats: dict[str, list[float]], out: Path, l2: float,
+                    names: list[str]) -> None:
+    """Bradley-Terry: P(A better) = sigmoid(w · (f_A − f_B)) over the features ``names``; each labelled
+    pair enters both ways (so the bias is 0). Leave-one-pair-out agreement on the train pairs is printed."""
+    cols = [FEATURES.index(n) for n in names]
     x, y = [], []
     for pair in train:
         if pair["label"] == "tie":
             continue
-        d = [fa - fb for fa, fb in zip(feats[f"{pair['id']}/A"], feats[f"{pair['id']}/B"], strict=True)]
+        d = [feats[f"{pair['id']}/A"][i] - feats[f"{pair['id']}/B"][i] for i in cols]
         win = int(pair["label"] == "A")
         x += [d, [-v for v in d]]
         y += [win, 1 - win]
+    hits = []
+    for k in range(0, len(x), 2):  # leave one pair (both of its rows) out
+        wk, _ = fit_logistic(x[:k] + x[k + 2:], y[:k] + y[k + 2:], l2=l2)
+        s = sum(a * b for a, b in zip(wk, x[k], strict=True))
+        hits.append(0.5 if s == 0 else float((s > 0) == (y[k] == 1)))
     w, _ = fit_logistic(x, y, l2=l2)
+    print(f"train pairs: {len(hits)}, leave-one-out agreement {sum(hits) / len(hits):.3f}")
     out.write_text(json.dumps({
         "format": FORMAT, "component": "rewards/instruction-following", "encoder": ENCODER,
-        "features": list(FEATURES), "weights": [round(v, 6) for v in w], "bias": 0.0, "l2": l2,
+        "fluency_model": "smollm2-135m-instruct", "features": names, "weights": [round(v, 6) for v in w],
+        "bias": 0.0, "l2": l2, "train_leave_one_out_agreement": round(sum(hits) / len(hits), 4),
         "fitted_on": f"{PAIRS.relative_to(ROOT)} split=train ({len(x) // 2} labelled pairs, ties left out)",
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }, indent=1) + "\n", encoding="utf-8")
-    print(f"wrote {out}: weights {dict(zip(FEATURES, [round(v, 3) for v in w], strict=True))}")
+    print(f"wrote {out}: weights {dict(zip(names, [round(v, 3) for v in w], strict=True))}")
 
 
 def instruction(args: argparse.Namespace) -> dict[str, Any]:
     pairs = read(args.pairs)
     items = [scored(p, s) for p in pairs for s in ("A", "B")]
-    feats = {it.response.id: f for it, f in zip(items, features(Encoder(ENCODER, None), items), strict=True)}
+    c = ctx()
+    fluency = Fluency("smollm2-135m-instruct", c.cache, None)
+    feats = {it.response.id: f for it, f in zip(items, features(Encoder(ENCODER, None), fluency, items), strict=True)}
     if args.fit:
-        fit_instruction([p for p in pairs if p["split"] == "train"], feats, args.fit, args.l2)
+        fit_instruction([p for p in pairs if p["split"] == "train"], feats, args.fit, args.l2,
+                        [f.strip() for f in args.features.split(",")])
     test = [p for p in pairs if p["split"] == "test"]
     labels = {k: sum(p["label"] == k for p in test) for k in ("A", "B", "tie")}
     print(f"held-out pairs: {len(test)} (A {labels['A']}, B {labels['B']}, tie {labels['tie']}); "
           f"{sum(not p['fact_seeking'] for p in test)} of other instructions")
     report: dict[str, Any] = {"labels": labels}
     comp = build_component(RewardCombiner, "rewards/instruction-following",
-                           {"fitted": str(args.fit)} if args.fit else {}, ctx())
+                           {"fitted": str(args.fit)} if args.fit else {}, c)
     values = {it.response.id: rs[0].value for it, rs in zip(items, comp.score(items), strict=True)}
     for name, get in [("rewards/instruction-following", lambda rid: values[rid]),
-                      *[(f"  feature {f} alone", lambda rid, i=i: feats[rid][i]) for i, f in enumerate(FEATURES)]]:
+                      *[(f"  feature {f} alone" + (" (less is better)" if f == "repetition" else ""),
+                         lambda rid, i=i, sg=-1 if f == "repetition" else 1: sg * feats[rid][i])
+                        for i, f in enumerate(FEATURES)]]:
         report[name] = agreement(test, [get(f"{p['id']}/A") for p in test], [get(f"{p['id']}/B") for p in test])
         for group, keep in (("other", False), ("fact-seeking", True)):
             sub = [p for p in test if p["fact_seeking"] is keep]
@@ -284,6 +300,7 @@ def main() -> None:
     i.add_argument("--judge", help="also measure this LM (hf/generate model) asked for a 1-10 rating")
     i.add_argument("--fit", type=Path, help="refit on the train pairs and write the weights here")
     i.add_argument("--l2", type=float, default=1e-2)
+    i.add_argument("--features", default="on_topic,complete,form,fluency", help="the features --fit weighs")
     i.add_argument("--out", type=Path)
     k = sub.add_parser("packet")
     k.add_argument("run_dir")
