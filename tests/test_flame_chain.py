@@ -17,6 +17,7 @@ from facttune_core.testing import fake_recipe_text
 
 def test_win_rate_counts_ties_half():
     assert win_rate([0.2, 0.6], [0.4, 0.6]) == pytest.approx((1 + 0 + 1 + 0.5) / 4)
+    assert win_rate([0.58], [0.58 + 1e-8]) == 0.5  # the same text scored in another batch: a tie
     assert win_rate([], [1.0]) is None
 
 

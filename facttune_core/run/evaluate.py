@@ -45,11 +45,13 @@ def group_name(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def win_rate(before: Sequence[float], after: Sequence[float]) -> float | None:
-    """P(an after response beats a before one) over all before × after pairs, ties counted half."""
+def win_rate(before: Sequence[float], after: Sequence[float], tie: float = 1e-6) -> float | None:
+    """P(an after response beats a before one) over all before × after pairs, ties counted half; values
+    within ``tie`` of each other are a tie (the same text scored in another batch may differ in the
+    last digits)."""
     if not before or not after:
         return None
-    wins = sum(1.0 if a > b else 0.5 if a == b else 0.0 for a in after for b in before)
+    wins = sum(0.5 if abs(a - b) <= tie else 1.0 if a > b else 0.0 for a in after for b in before)
     return wins / (len(before) * len(after))
 
 
