@@ -111,7 +111,7 @@ from .prompts import (
 )
 from .recipe import load_recipe
 from .run.executor import Reporter
-from .run.folders import StageResult
+from .run.folders import StageResult, trained_adapter
 from .run.pipeline import Pipeline
 from .store import (
     atomic_write_json,
@@ -150,6 +150,6 @@ __all__ = [
     "PriceTable", "RateLimiter", "backoff_delay", "retry_after_seconds", "http_failure", "connection_failure",
     "shared_ssl_context", "run_sync", "CallEstimate", "estimate_requests", "ChatClaimsMixin", "sampled_responses",
     # the run engine
-    "load_recipe", "Pipeline", "Reporter", "StageResult",
+    "load_recipe", "Pipeline", "Reporter", "StageResult", "trained_adapter",
     "__version__",
 ]

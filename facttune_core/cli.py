@@ -21,7 +21,7 @@ from .describe import describe_command
 from .judge_cli import judge_app
 from .overview import overview_of, overview_tables
 from .recipe import load_recipe
-from .report import evaluation_summary_of, evaluation_table, write_report
+from .report import evaluation_summary_of, evaluation_tables, write_report
 from .run.pipeline import Pipeline
 from .scaffold import new_plugin_command
 from .score_cli import score_cmd
@@ -133,7 +133,8 @@ def report(run_dir: Path) -> None:
     for table in tables:
         console.print(table)
     if summary:
-        console.print(evaluation_table(summary))
+        for table in evaluation_tables(summary):
+            console.print(table)
     console.print(f"report: {out}")
     if folder.status == "running":
         err_console.print(f"warning: {run_dir}: {folder.unfinished()}", markup=False, soft_wrap=True)

@@ -58,7 +58,9 @@ class TrainTable(_Strict):
 
 class EvaluateTable(_Strict):
     """Before/after on held-out prompts. ``extract`` / ``retrieve`` / ``verify`` override the main
-    chain's components for scoring (e.g. a belief-filtered or AQ recipe is still judged by FActScore)."""
+    chain's components for scoring (e.g. a belief-filtered or AQ recipe is still judged by FActScore);
+    ``reward`` scores both variants' responses with a reward combiner (its mean and the after-vs-before
+    win rate); ``group_by`` repeats every figure per value of a prompt.meta key."""
 
     split: str = "test"
     n: int = Field(1, ge=1, description="responses per held-out prompt")
@@ -68,6 +70,13 @@ class EvaluateTable(_Strict):
     extract: ComponentTable | None = None
     retrieve: ComponentTable | None = None
     verify: ComponentTable | None = None
+    reward: ComponentTable | None = Field(None, description="a reward combiner scored on the held-out responses "
+                                          "(e.g. an instruction-following reward): mean and win rate, after vs before")
+    group_by: str | None = Field(None, description="a prompt.meta key (core/jsonl meta_fields, e.g. 'fact_seeking'): "
+                                 "every figure again per value")
+
+
+LATER_FIELDS: dict[str, tuple[str, ...]] = {"EvaluateTable": ("reward", "group_by")}
 
 
 class ReportTable(_Strict):
@@ -128,7 +137,9 @@ class Resolved:
             if isinstance(table, GenerateTable):
                 out["split"] = table.split
             return out
-        return {"config": table.model_dump(mode="json")}
+        # fields added later hash only when set, so finished stages of older recipes keep their keys
+        unset = {k for k in LATER_FIELDS.get(type(table).__name__, ()) if getattr(table, k) is None}
+        return {"config": table.model_dump(mode="json", exclude=unset)}
 
 
 def parse_value(text: str) -> Any:
@@ -224,7 +235,7 @@ def resolve_raw(path: Path, raw: dict[str, Any], require: tuple[str, ...] = ("da
             problems += pl.problems
         except FacttuneError as err:
             problems.append(err.located(where, prefix))
-    for sub in ("extract", "retrieve", "verify"):
+    for sub in ("extract", "retrieve", "verify", "reward"):
         table = getattr(recipe.evaluate, sub) if recipe.evaluate is not None else None
         if table is None:
             continue

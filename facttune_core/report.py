@@ -28,8 +28,9 @@ METRICS = (
 
 
 # the evaluate summary's difference (after − before) of each table row
-DIFF_OF = {"factscore": "factscore", "factscore_unpenalized": "factscore_unpenalized", "claims_per_response": "claims", "mean_supported": "supported",
-           "mean_unsupported": "unsupported", "mean_words": "words", "no_fact_share": "no_fact_share"}
+DIFF_OF = {"factscore": "factscore", "factscore_unpenalized": "factscore_unpenalized",
+           "claims_per_response": "claims", "mean_supported": "supported", "mean_unsupported": "unsupported",
+           "mean_words": "words", "no_fact_share": "no_fact_share"}
 
 
 def metrics_of(summary: dict[str, Any]) -> list[tuple[str, str, float]]:
@@ -43,9 +44,17 @@ def metrics_of(summary: dict[str, Any]) -> list[tuple[str, str, float]]:
             ("factscore_unpenalized", "FActScore % without the length penalty", 100.0), *METRICS[1:]]
 
 
-def evaluation_table(summary: dict[str, Any]) -> Table:
+
+def evaluation_tables(summary: dict[str, Any]) -> list[Table]:
+    """The held-out table, then one per group of prompts (``[evaluate] group_by``)."""
+    key = summary.get("group_by", "group")
+    return [evaluation_table(summary), *(evaluation_table(g, f"held out, {key} = {name}")
+                                         for name, g in (summary.get("groups") or {}).items())]
+
+
+def evaluation_table(summary: dict[str, Any], title: str = "held-out evaluation") -> Table:
     variants = summary.get("variants", {})
-    t = Table(title="held-out evaluation" + (" (before → after tuning)" if "after" in variants else ""))
+    t = Table(title=title + (" (before → after tuning)" if "after" in variants else ""))
     t.add_column("metric")
     for v in variants:
         t.add_column(v, justify="right")
@@ -59,6 +68,12 @@ def evaluation_table(summary: dict[str, Any]) -> Table:
             row.append(f"{d['mean'] * scale:+.1f} [{d['ci_low'] * scale:+.1f}, {d['ci_high'] * scale:+.1f}]"
                        if d and d.get("n_prompts") else "")
         t.add_row(*row)
+    wins = summary.get("win_rate", {})
+    for name in sorted({k for v in variants.values() for k in (v.get("rewards") or {})}):
+        w = wins.get(name)
+        means = [(variants[v].get("rewards") or {}).get(name) for v in variants]
+        t.add_row(f"{name} (mean)", *["-" if m is None else f"{m:.3f}" for m in means],
+                  *([f"win rate {w['mean']:.2f} [{w['ci_low']:.2f}, {w['ci_high']:.2f}]" if w else ""] if diff else []))
     n = [str(variants[v].get("n_responses")) for v in variants]
     t.add_row("responses", *n, *([""] if diff else []))
     if "relative_error_reduction" in summary:

@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .contract.errors import FacttuneError, ProblemList
-from .report import evaluation_table
+from .report import evaluation_tables
 
 WIDE = 200
 
@@ -86,7 +86,8 @@ def summary(results: dict[str, Any], seconds: float, scores: bool = True) -> Non
         console.print(styled(("warning", "bold yellow"), ": ", line))
     ev = results.get("evaluate")
     if ev is not None:
-        console.print(evaluation_table(ev.manifest.get("summary", {})))
+        for table in evaluation_tables(ev.manifest.get("summary", {})):
+            console.print(table)
     elif results and scores:  # nothing evaluated: the scores of the run's own responses (verdicts, rewards, pairs)
         from .overview import overview_tables, run_overview
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..cache import stable_json
-from ..contract.errors import DataError
+from ..contract.errors import ConfigError, DataError
 from ..contract.records import Verdict
 from ..contract.registry import ComponentSpec
 from ..fingerprint import component_version
@@ -210,3 +210,18 @@ def claim_folder(run_dir: Path, kind: str) -> None:
         raise DataError(f"holds {', '.join(clash)}, which {COMMAND[kind]} would overwrite, and is not a facttune "
                         f"folder (no run.json): choose another {OPTION[kind]}, or move {clash[0]} away",
                         where=str(run_dir))
+
+
+def trained_adapter(value: str | Path, key: str | None = None) -> Path:
+    """An adapter named in a recipe: a LoRA folder as it is, or a run folder (one with ``run.json``),
+    which stands for the adapter its train stage wrote (FLAME: DPO starts from an SFT run)."""
+    path = Path(value).expanduser()
+    if not (path / "run.json").is_file():
+        return path
+    train = (read_json_file(path / "run.json").get("stages") or {}).get("train") or {}
+    manifest = read_manifest(path / str(train.get("dir"))) if train.get("dir") else None
+    rel = (manifest or {}).get("adapter_dir")
+    if not rel:
+        raise ConfigError(f"run folder {path} has no trained adapter yet: run its recipe to the end first", key=key)
+    adapter = Path(str(rel))
+    return adapter if adapter.is_absolute() else (path / str(train["dir"]) / adapter).resolve()

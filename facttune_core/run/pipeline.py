@@ -33,6 +33,7 @@ from .stages import (
     GIVEN,
     PAIRS,
     RETRIEVE,
+    REWARD,
     STAGES,
     TRAIN,
     VERIFY,
@@ -162,12 +163,12 @@ class Pipeline:
             hashed = plan.hashed if rule == FactScoreRule() else {**plan.hashed, "factscore_rule": rule.as_dict()}
             return replace(plan, table="evaluate", hashed=hashed, config=EvaluateSetup(
                 ev.split, ev.limit, self.adapter_dir(), ev.bootstrap, self.recipe.run.seed, self._evaluate_chain,
-                rule))
+                rule, ev.group_by))
         return plan
 
     def _evaluate_chain(self, variant: str, adapter: Path | None, prompts: list[Prompt]) -> list[Plan]:
         """One evaluate variant's chain: the generator again (with the adapter for ``after``) on the
-        held-out prompts, then extract / retrieve / verify by the scoring tables."""
+        held-out prompts, then extract / retrieve / verify by the scoring tables, and ``[evaluate.reward]``."""
         ev, gen = self.recipe.evaluate, self.recipe.generate
         assert ev is not None and gen is not None
         args: dict[str, Any] = {**gen.args, **ev.generate, "n": ev.n}
@@ -182,4 +183,6 @@ class Pipeline:
             table = self.r.scoring_table(stage.name)
             if table is not None:
                 plans.append(replace(self.plan(stage, table), label=f"evaluate {variant}: {stage.name}"))
+        if ev.reward is not None:
+            plans.append(replace(self.plan(REWARD, "evaluate.reward"), label=f"evaluate {variant}: reward"))
         return [replace(p, part_of="evaluate") for p in plans]

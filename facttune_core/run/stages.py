@@ -314,8 +314,9 @@ class Train(Whole):
 class EvaluateSetup:
     """What the evaluate stage takes from the recipe: the held-out split (at most ``limit`` prompts),
     the trained adapter (None: only ``before``), the statistics' settings, the plans of one
-    variant's chain (generate with the variant's adapter, then the scoring stages) and the FActScore
-    rule (γ, IR) of the recipe's reward."""
+    variant's chain (generate with the variant's adapter, then the scoring stages; and the reward
+    stage when ``[evaluate.reward]`` names one), the FActScore rule (γ, IR) of the recipe's reward;
+    ``group_by``: the prompt.meta key that groups prompts."""
 
     split: str
     limit: int | None
@@ -324,11 +325,12 @@ class EvaluateSetup:
     seed: int
     chain: Callable[[str, Path | None, list[Prompt]], list[Plan]]
     rule: FactScoreRule = FactScoreRule()  # how a response's verdicts count: the recipe's reward's rule
+    group_by: str | None = None
 
 
 class Evaluate(Whole):
-    """Held-out prompts → generate, extract, retrieve, verify before and after tuning → a score row per
-    response and summary.json."""
+    """Held-out prompts → generate, extract, retrieve, verify (and reward) before and after tuning → a
+    score row per response and summary.json."""
 
     name = "evaluate"
 
@@ -358,8 +360,12 @@ class Evaluate(Whole):
                 up, chains[variant][plan.stage.name] = res.key, res.dir.name
                 if plan.stage.name == "verify":
                     judged[variant] = res.manifest.get("verdicts") or {}
-            rows += evaluation_rows(variant, sub.responses, sub.claims, sub.verdicts, setup.rule, sub.evidence)
+            groups = {p.id: p.meta.get(setup.group_by) for p in prompts} if setup.group_by else None
+            rows += evaluation_rows(variant, sub.responses, sub.claims, sub.verdicts, setup.rule, sub.evidence,
+                                    sub.rewards, groups)
         summary = evaluation_summary(rows, setup.bootstrap, setup.seed, setup.rule)
+        if setup.group_by:
+            summary["group_by"] = setup.group_by
         atomic_write_json(job.folder / "summary.json", summary)
         return Outcome(rows, len(prompts), {"prompts": len(prompts)}, {"summary": summary, "chains": chains,
                                                                         "judged": judged,

@@ -80,7 +80,7 @@ def topic_stems(topic: str | None) -> frozenset[str]:
 def number_value(token: str) -> int | None:
     t = token.lower().rstrip("s")
     t = re.sub(r"(st|nd|rd|th)$", "", t) if t[:1].isdigit() else t
-    if t.isdigit():
+    if t.isdecimal():  # not isdigit(): "²" is a digit that int() refuses
         return int(t)
     return NUMBER_WORDS.get(token.lower())
 

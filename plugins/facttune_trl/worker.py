@@ -301,18 +301,22 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
 
     dataset = Dataset.from_list(examples)
     model = load_model(job["model_path"], mc, dtype_name, use_cuda, bool(config.gradient_checkpointing), table)
+    peft_config = lora_config(mc)
+    if mc.init_adapter:  # continue that adapter; DPO: TRL keeps a frozen copy of it as the reference
+        from peft import PeftModel
+        model, peft_config = PeftModel.from_pretrained(model, mc.init_adapter, is_trainable=True), None
     total: list[int] = [0]
     callbacks = [progress_callback(log_path, total)]
     if kind == "dpo":
         from trl import DPOTrainer
 
         trainer = DPOTrainer(model=model, ref_model=None, args=config, train_dataset=dataset,
-                             processing_class=tokenizer, peft_config=lora_config(mc), callbacks=callbacks)
+                             processing_class=tokenizer, peft_config=peft_config, callbacks=callbacks)
     else:
         from trl import SFTTrainer
 
         trainer = SFTTrainer(model=model, args=config, train_dataset=dataset, processing_class=tokenizer,
-                             peft_config=lora_config(mc), callbacks=callbacks)
+                             peft_config=peft_config, callbacks=callbacks)
     adapters_to_float32(trainer.model)
     if use_cuda:
         torch.cuda.reset_peak_memory_stats()
