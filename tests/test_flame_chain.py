@@ -78,7 +78,9 @@ def flame_like(tmp_path: Path) -> Path:
 def test_meta_fields_reach_the_prompts_and_evaluate_groups_by_them(fake_registry, tmp_path):
     res = Pipeline(load_recipe(flame_like(tmp_path)), tmp_path / "run").run()
     prompts = {p.id: p for p in res["data"].records}
-    assert prompts["i0"].meta == {"fact_seeking": True} and prompts["i1"].meta == {"fact_seeking": False}
+    # the named fields (and the file's line, for error messages), never the unlisted "kind"
+    assert prompts["i0"].meta == {"fact_seeking": True, "line": 1}
+    assert prompts["i1"].meta == {"fact_seeking": False, "line": 2}
     ev = res["evaluate"]
     assert set(ev.manifest["chains"]["after"]) == {"generate", "extract", "retrieve", "verify", "reward"}
     s = ev.manifest["summary"]

