@@ -4,7 +4,8 @@ Plugins import only the names exported here (and ``facttune_core.testing`` in th
 tests/test_core_layout.py checks). Nothing here imports torch, transformers or an API SDK.
 
 - the contract (``contract/``): hooks, records, protocols, errors, the typed registry;
-- shared logic: judge prompts and parsers, sentences → claims, formulas, the pair rules, files, the call cache;
+- shared logic: judge prompts and parsers, sentences → claims, formulas, the one FActScore (claim → evidence →
+  verdict joined, one counting rule: ``claim_scores``), the pair rules, files, the call cache;
 - the API layer (``api/``): provider-neutral limits, retry policy, prices, the concurrent cached runner;
 - the run engine (``run/``): recipes run stage by stage into a run folder.
 """
@@ -32,6 +33,19 @@ from .api.runner import (
     shared_ssl_context,
 )
 from .cache import CallCache, call_key, stable_json
+from .claim_scores import (
+    ClaimCounts,
+    FactScoreRule,
+    JoinedClaim,
+    ResponseScore,
+    count_verdicts,
+    expected_factscore,
+    join_claims,
+    no_fact_share,
+    score_claims,
+    score_counts,
+    summarize_scores,
+)
 from .contract.config import ExistingPath, output_config, runtime_field
 from .contract.context import Context
 from .contract.errors import (
@@ -97,9 +111,17 @@ from .prompts import (
 )
 from .recipe import load_recipe
 from .run.executor import Reporter
-from .run.folders import StageResult
+from .run.folders import StageResult, trained_adapter
 from .run.pipeline import Pipeline
-from .store import atomic_write_json, atomic_write_text, iter_jsonl, read_json_file, read_text_file
+from .store import (
+    atomic_write_json,
+    atomic_write_text,
+    iter_jsonl,
+    json_object_with,
+    read_json_file,
+    read_text_file,
+    refuse_overwrite,
+)
 from .text import merge_short_sentences, sentence_claims, slug, split_sentences
 
 __version__ = "0.1.0"
@@ -118,14 +140,16 @@ __all__ = [
     "extract_prompt", "parse_fact_lines", "verify_prefix", "verify_suffix", "verify_prompt", "belief_prefix",
     "belief_prompt", "parse_true_false", "p_true_from_logprobs", "TRUE_WORDS", "FALSE_WORDS", "CHAT_EXTRACT_SYSTEM",
     "CHAT_TRUE_FALSE_SYSTEM", "split_sentences", "merge_short_sentences", "sentence_claims", "slug",
-    "factscore", "f1_at_k", "summarize", "paired_bootstrap", "PairsConfig", "Selection", "build_pairs",
-    "atomic_write_json", "atomic_write_text", "iter_jsonl", "read_json_file", "read_text_file", "FolderLock", "CallCache", "call_key", "stable_json", "cache_dir",
+    "factscore", "f1_at_k", "summarize", "paired_bootstrap", "FactScoreRule", "JoinedClaim", "join_claims", "expected_factscore", "no_fact_share",
+    "ClaimCounts", "count_verdicts", "ResponseScore", "score_counts", "score_claims", "summarize_scores", "PairsConfig", "Selection", "build_pairs",
+    "atomic_write_json", "atomic_write_text", "iter_jsonl", "read_json_file", "read_text_file", "refuse_overwrite",
+    "json_object_with", "FolderLock", "CallCache", "call_key", "stable_json", "cache_dir",
     "native_bf16", "plot_curves", "Calibration", "auroc",
     # the API layer
     "ApiConfig", "ApiRunner", "ChatBackend", "ChatRequest", "ChatResult", "Failure", "MalformedResponse",
     "PriceTable", "RateLimiter", "backoff_delay", "retry_after_seconds", "http_failure", "connection_failure",
     "shared_ssl_context", "run_sync", "CallEstimate", "estimate_requests", "ChatClaimsMixin", "sampled_responses",
     # the run engine
-    "load_recipe", "Pipeline", "Reporter", "StageResult",
+    "load_recipe", "Pipeline", "Reporter", "StageResult", "trained_adapter",
     "__version__",
 ]

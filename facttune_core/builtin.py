@@ -21,6 +21,7 @@ class JsonlPrompts:
     """Prompts (and optionally given responses) from JSONL files."""
 
     provides = ("responses",)  # with `responses` set, the run starts after the generate stage
+    cheap_load = True  # local files: `facttune validate` loads the prompts to check their topics
 
     class Config(BaseModel):
         model_config = ConfigDict(extra="forbid")
@@ -38,6 +39,8 @@ class JsonlPrompts:
                                                "prompt_id, text, optional model; several lines for one prompt_id "
                                                "are several samples. The run then starts after [generate]")
         limit: int | None = Field(None, ge=1, description="read at most this many prompts")
+        meta_fields: list[str] = Field(default_factory=list, description="fields copied into prompt.meta when "
+                                       "a line has them, e.g. ['fact_seeking'] (FLAME's gold label)")
 
     def __init__(self, config: Config, ctx: Context) -> None:
         self.c = config
@@ -73,8 +76,10 @@ class JsonlPrompts:
                                 key=f"line {i}")
             seen[pid] = i
             split = str(row.get(c.split_field) or c.default_split) if c.split_field else c.default_split
+            meta = {k: row[k] for k in c.meta_fields if k in row}
             prompts.append(Prompt(id=pid, text=text, topic=topic, split=split,
-                                  reference=row.get(c.reference_field) if c.reference_field else None))
+                                  reference=row.get(c.reference_field) if c.reference_field else None,
+                                  meta={"line": i, **meta}))
             if c.limit and len(prompts) >= c.limit:
                 break
         if not prompts:
@@ -95,7 +100,7 @@ class JsonlPrompts:
                 samples[pid] = k + 1
                 responses.append(Response(id=f"{pid}/r{k}", prompt_id=pid, text=row["text"],
                                           topic=by_id[pid].topic, sample=k, model=row.get("model")))
-        return DataBundle(prompts=prompts, responses=responses)
+        return DataBundle(prompts=prompts, responses=responses, info={"path": str(path)})
 
 
 class SentenceClaims:

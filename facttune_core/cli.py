@@ -21,12 +21,13 @@ from .describe import describe_command
 from .judge_cli import judge_app
 from .overview import overview_of, overview_tables
 from .recipe import load_recipe
-from .report import evaluation_summary_of, evaluation_table, write_report
+from .report import evaluation_summary_of, evaluation_tables, write_report
 from .run.pipeline import Pipeline
 from .scaffold import new_plugin_command
 from .score_cli import score_cmd
-from .terminal import RichReporter, console, err_console, fail, judge_warnings
+from .terminal import RichReporter, console, err_console, fail, judge_warnings, styled
 from .terminal import summary as _summary
+from .topics import check_recipe_topics
 
 app = typer.Typer(
     name="facttune",
@@ -34,15 +35,20 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help text is shown as written: "[extract]" is a recipe table, not markup
 )
 SetOpt = Annotated[list[str] | None, typer.Option("--set", "-s", help="Override a recipe key: stage.args.key=value")]
 
 
 @app.command()
 def validate(recipe: Path, set_: SetOpt = None) -> None:
-    """Resolve every component name and validate every table; print the plan. Loads no model."""
+    """Resolve every component name and validate every table; print the plan. Loads no model.
+
+    Knowledge-source files must exist, and when the prompts come from local files (core/jsonl) their
+    topics are checked against the retriever's knowledge source, as run will."""
     try:
         resolved = load_recipe(recipe, set_ or [])
+        check_recipe_topics(resolved)
     except FacttuneError as err:
         fail(err, 2)
     table = Table(title=f"{recipe}: plan")
@@ -57,7 +63,7 @@ def validate(recipe: Path, set_: SetOpt = None) -> None:
         table.add_row(str(i), stage, spec.name if spec else "(core)", f"{spec.plugin} {spec.version}" if spec else "",
                       _short(settings))
     console.print(table)
-    console.print("[green]ok[/green]: recipe is valid")
+    console.print(styled(("ok", "green"), ": recipe is valid"))
 
 
 def _short(d: dict[str, Any], limit: int = 400) -> str:
@@ -87,7 +93,7 @@ def run(
     try:
         pipe = Pipeline(resolved, run_dir, until=until, force_from=force_from, reporter=reporter,
                         no_cache=no_cache)
-        console.print(f"[bold]facttune run[/bold] {recipe} → {pipe.run_dir}")
+        console.print(styled(("facttune run", "bold"), f" {recipe} → {pipe.run_dir}"))
         with reporter:
             results = pipe.run()
     except KeyboardInterrupt:
@@ -108,17 +114,30 @@ def run(
 
 @app.command()
 def report(run_dir: Path) -> None:
-    """Write report.html and plots for a run folder; print its stages, scores and before/after table."""
+    """Write report.html and plots for a run or score folder; print its stages, scores and before/after table.
+
+    What it reads is checked as a run checks it; an unfinished run is reported as far as it got (and
+    says so), an unfinished score folder is an error."""
+    from .readers import open_folder, score_outputs
+    from .score_report import score_table
+
     try:
         out = write_report(run_dir)
+        folder = open_folder(run_dir)
+        tables = overview_tables(overview_of(run_dir))
+        if folder.kind == "score":
+            tables = [tables[0], score_table(score_outputs(folder)[0].get("summary", {}), title="scores")]
+        summary = evaluation_summary_of(run_dir)
     except FacttuneError as err:
         fail(err, 1)
-    for table in overview_tables(overview_of(run_dir)):
+    for table in tables:
         console.print(table)
-    summary = evaluation_summary_of(run_dir)
     if summary:
-        console.print(evaluation_table(summary))
+        for table in evaluation_tables(summary):
+            console.print(table)
     console.print(f"report: {out}")
+    if folder.status == "running":
+        err_console.print(f"warning: {run_dir}: {folder.unfinished()}", markup=False, soft_wrap=True)
 
 
 @app.command()
@@ -166,28 +185,61 @@ app.add_typer(judge_app, name="judge")
 __all__ = ["app", "main", "console", "err_console", "fail", "judge_warnings", "RichReporter"]
 
 
-def _add_plugin_commands() -> None:
+def _add_plugin_commands() -> FacttuneError | None:
+    """Plugins' subcommands; a plugin that fails to load is returned (every command that needs the
+    plugins says so itself, and `facttune --help` still works)."""
     try:
         get_plugin_manager().hook.register_commands(cli=app)
-    except FacttuneError as err:  # still let `facttune --help` work and say what broke
-        err_console.print(f"warning: {err}")
+    except FacttuneError as err:
+        return err
+    return None
 
 
 def main() -> None:
     # our own rich progress bars are the display: silence the per-file bars of transformers / hf hub
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    _add_plugin_commands()
+    plugin_error = _add_plugin_commands()
+    code: Any = 0
     try:
-        app()
-    except FacttuneError as err:  # a plugin command that let one through: still one line, no traceback
-        problems = err.problems if isinstance(err, ProblemList) else [err]
-        for p in problems:
+        code = typer.main.get_command(app).main(args=sys.argv[1:], prog_name="facttune", standalone_mode=False)
+    except Exception as err:  # click's own errors (typer vendors click, so they are matched by name)
+        kinds = {c.__name__ for c in type(err).__mro__}
+        if "NoArgsIsHelpError" in kinds:  # `facttune judge`: its help
+            err.show()  # type: ignore[attr-defined]
+            sys.exit(err.exit_code)  # type: ignore[attr-defined]
+        if "UsageError" in kinds:  # a bad option value, a missing argument, an unknown command: one line
+            ctx = getattr(err, "ctx", None)
+            where = ctx.command_path if ctx is not None else "facttune"
+            err_console.print(f"{where}: {err.format_message()} (see {where} --help)",  # type: ignore[attr-defined]
+                              markup=False, soft_wrap=True)
+            sys.exit(err.exit_code)  # type: ignore[attr-defined]
+        if "ClickException" in kinds:
+            err_console.print(err.format_message(), markup=False, soft_wrap=True)  # type: ignore[attr-defined]
+            sys.exit(err.exit_code)  # type: ignore[attr-defined]
+        if "Abort" in kinds:
+            err_console.print("aborted", markup=False)
+            sys.exit(1)
+        if not isinstance(err, FacttuneError | OSError):
+            raise
+        _last_net(err)
+    code = code if isinstance(code, int) else 0
+    # a command that worked without the plugins (--help, report): say once that one failed to load;
+    # one that needed them has said so already, in its one error line
+    if plugin_error is not None and code == 0:
+        err_console.print(f"warning: {plugin_error.render()}", markup=False, soft_wrap=True)
+    sys.exit(code)
+
+
+def _last_net(err: FacttuneError | OSError) -> None:
+    """The one error policy's last net: a FacttuneError a plugin command let through, or an OSError
+    on a file the readers did not see: one line, no traceback."""
+    if isinstance(err, FacttuneError):
+        for p in err.problems if isinstance(err, ProblemList) else [err]:
             err_console.print(p.render(), markup=False, soft_wrap=True)
-        sys.exit(1)
-    except OSError as err:  # the last net of the one error policy: a file the readers did not see
+    else:
         where = f"{err.filename}: " if err.filename else ""
         err_console.print(f"{where}{err.strerror or err}", markup=False, soft_wrap=True)
-        sys.exit(1)
+    sys.exit(1)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -23,9 +23,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from . import metrics
+from .claim_scores import score_of_row, summarize_scores
 from .contract.errors import ConfigError, DataError, did_you_mean
-from .plots import save_figure
-from .store import atomic_write_json, atomic_write_text, iter_jsonl, make_dir, read_manifest
+from .plots import mpl_text, save_figure
+from .store import (
+    atomic_write_json,
+    atomic_write_text,
+    iter_jsonl,
+    json_object_with,
+    make_dir,
+    refuse_overwrite,
+)
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -39,9 +47,11 @@ COLUMNS: tuple[tuple[str, str, str, float], ...] = (
     ("factscore", "FActScore %", "FActScore %", 100.0),
     ("error_rate", "error rate % (unsupported / all)", "error %", 100.0),
     ("words", "words / response", "words", 1.0),
+    ("no_fact_share", "words with no fact %", "no-fact %", 100.0),
     ("abstention", "abstention %", "abstain %", 100.0),
 )
 DIFF_METRICS = tuple(c[0] for c in COLUMNS if c[0] != "responses")
+COMPARE_FORMAT = "facttune-compare/1"
 
 
 @dataclass
@@ -74,76 +84,70 @@ class Comparison:
 # ---------------------------------------------------------------------------- reading folders
 
 
-def _rows(path: Path, keep: Callable[[dict[str, Any]], bool] = lambda r: True) -> list[dict[str, Any]]:
-    """Per-response rows (prompt_id, topic, claims, supported, words), checked line by line."""
+def _check_rows(path: Path, rows: list[tuple[int, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Per-response rows (prompt_id, topic, model, claims, supported, unsupported, words), checked
+    line by line (they were checked against their manifest or score.json already)."""
     out = []
-    for i, row in iter_jsonl(path):
-        if not keep(row):
-            continue
+    for i, row in rows:
         for name in ("claims", "supported", "words"):
             v = row.get(name)
             if not isinstance(v, int) or isinstance(v, bool) or v < 0:
                 raise DataError(f"'{name}' must be a count (got {v!r})", where=str(path), key=f"line {i}")
+        uns = row.get("unsupported")
+        if uns is not None and (not isinstance(uns, int) or isinstance(uns, bool) or uns < 0):
+            raise DataError(f"'unsupported' must be a count (got {uns!r})", where=str(path), key=f"line {i}")
         if not isinstance(row.get("prompt_id"), str):
             raise DataError("missing 'prompt_id'", where=str(path), key=f"line {i}")
-        if row["supported"] > row["claims"]:
-            raise DataError("more supported claims than claims", where=str(path), key=f"line {i}")
+        for name in ("topic", "model"):
+            if row.get(name) is not None and not isinstance(row[name], str):
+                raise DataError(f"'{name}' must be a string (got {row[name]!r})", where=str(path), key=f"line {i}")
+        if row["supported"] + (uns or 0) > row["claims"]:
+            raise DataError("more supported (and unsupported) claims than claims", where=str(path), key=f"line {i}")
         out.append(row)
     return out
 
 
 def load_folder(path: Path) -> list[Arm]:
     """The rows a folder contributes: a score folder's scores.jsonl (one arm, or one per model),
-    a run folder's evaluate stage (before, after). Anything else is a one-line DataError."""
-    from .html_parts import _stage_dirs
-    from .score_report import SCORES, is_score_folder
+    a run folder's evaluate stage (before, after), each read through the checks a run makes (the
+    folder finished; records match their manifest or score.json). Anything else is a one-line
+    DataError."""
+    from .readers import SCORES, evaluate_rows, open_folder, score_outputs
 
     path = Path(path)
-    where = str(path)
-    if not path.exists():
-        raise DataError("no such folder", where=where)
-    if not path.is_dir():
-        raise DataError("not a folder (compare takes run or score folders)", where=where)
-    if is_score_folder(path):
-        if not (path / SCORES).is_file():
-            raise DataError(f"a score folder without {SCORES} (was the scoring interrupted? run facttune score "
-                            "again)", where=where)
-        rows = _rows(path / SCORES)
+    folder = open_folder(path)
+    if folder.kind == "score":
+        score_outputs(folder)  # finished, and scores.jsonl is what score.json recorded
+        rows = _check_rows(path / SCORES, list(iter_jsonl(path / SCORES)))
         models = list(dict.fromkeys(r.get("model") for r in rows))
         if len(models) > 1:
             return [Arm(f"{path.name}/{m}", path, "score", [r for r in rows if r.get("model") == m])
                     for m in models]
         return [Arm(path.name, path, "score", rows)]
-    if (path / "run.json").is_file():
-        dirs = _stage_dirs(path)
-        data = read_manifest(dirs["data"]) if "data" in dirs else None
-        if data is not None and data.get("component") == "core/responses":
-            raise DataError("an unfinished score folder (no score.json): run the same facttune score command "
-                            "again to finish it", where=where)
-        ev = dirs.get("evaluate")
-        if ev is None or not (ev / "records.jsonl").is_file():
-            raise DataError("a run folder without a finished evaluate stage: nothing to compare (finish the run, "
-                            "or score its responses with facttune score)", where=where)
-        arms = []
-        for variant in ("before", "after"):
-            rows = _rows(ev / "records.jsonl", lambda r, v=variant: r.get("variant") == v)
-            if rows:
-                arms.append(Arm(f"{path.name}/{variant}", path, f"run/{variant}", rows))
-        if not arms:
-            raise DataError("the evaluate stage has no before/after rows", where=str(ev / "records.jsonl"))
-        return arms
-    raise DataError("not a facttune run or score folder (no run.json, no score.json)", where=where)
+    _, records = evaluate_rows(folder)
+    where = folder.stages["evaluate"] / "records.jsonl"
+    arms = []
+    for variant in ("before", "after"):
+        rows = _check_rows(where, [(i, r) for i, r in enumerate(records, start=1) if r.get("variant") == variant])
+        if rows:
+            arms.append(Arm(f"{path.name}/{variant}", path, f"run/{variant}", rows))
+    if not arms:
+        raise DataError("the evaluate stage has no before/after rows", where=str(where))
+    return arms
 
 
 # ---------------------------------------------------------------------------- numbers
 
 
 def summarize(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    s = metrics.summarize([(r["supported"], r["claims"], r["words"]) for r in rows])
-    n = len(rows)
-    return {"responses": n, "claims": (sum(r["claims"] for r in rows) / n) if n else 0.0,
-            "supported": s.mean_supported, "unsupported": s.mean_unsupported, "factscore": s.factscore,
-            "error_rate": s.error_rate, "words": s.mean_words, "abstention": s.abstention_rate}
+    """A row's numbers by the one FActScore (``claim_scores``), without the length penalty, so
+    folders scored with different γ compare fairly; IR counted as each folder's rule counted it."""
+    scores = [score_of_row(r) for r in rows]
+    s = summarize_scores(scores, [r["words"] for r in rows], no_fact=[r.get("no_fact_share") for r in rows])
+    return {"responses": s["n_responses"], "claims": s["claims_per_response"], "supported": s["mean_supported"],
+            "unsupported": s["mean_unsupported"], "factscore": s["factscore_unpenalized"],
+            "error_rate": s["error_rate"], "words": s["mean_words"], "no_fact_share": s["no_fact_share"],
+            "abstention": s["abstention_rate"]}
 
 
 def per_unit(rows: Sequence[dict[str, Any]], unit: Callable[[dict[str, Any]], str]) -> dict[str, dict[str, Any]]:
@@ -188,7 +192,11 @@ def _pick_baseline(arms: list[Arm], name: str | None) -> Arm:
     for a in arms:
         if a.label == name:
             return a
-    by_folder = [a for a in arms if name in (a.folder.name, str(a.folder))]
+    folders = list(dict.fromkeys(a.folder for a in arms if name in (a.folder.name, str(a.folder))))
+    if len(folders) > 1:
+        raise ConfigError(f"'{name}' names {len(folders)} folders ({', '.join(map(str, folders))}): give the row's "
+                          f"name ({', '.join(a.label for a in arms if a.folder in folders)})", where="--baseline")
+    by_folder = [a for a in arms if folders and a.folder == folders[0]]
     if by_folder:  # a folder's name: a score folder's row, a run folder's "before"
         return next((a for a in by_folder if a.source == "run/before"), by_folder[0])
     labels = [a.label for a in arms]
@@ -216,13 +224,21 @@ def _same_base_once(arms: list[Arm]) -> tuple[list[Arm], list[str], dict[str, st
 
 
 def _unique_labels(arms: list[Arm]) -> None:
-    """Two folders with the same name (runs/a/bio, runs/b/bio): prefix the parent folder's name."""
-    seen: dict[str, int] = {}
-    for a in arms:
-        seen[a.label] = seen.get(a.label, 0) + 1
-    for a in arms:
-        if seen[a.label] > 1:
-            a.label = f"{a.folder.parent.name}/{a.label}"
+    """Two folders with the same name (runs/a/bio, runs/b/bio): prefix as many parent folders as it
+    takes to tell every row apart."""
+    base = {id(a): a.label[len(a.folder.name):] for a in arms}  # "/before", "/<model>" or ""
+    depth = {id(a): 1 for a in arms}
+    for _ in range(64):
+        seen: dict[str, list[Arm]] = {}
+        for a in arms:
+            seen.setdefault(a.label, []).append(a)
+        clash = [a for same in seen.values() if len({x.folder for x in same}) > 1 for a in same]
+        if not clash:
+            return
+        for a in clash:
+            parts = a.folder.resolve().parts
+            depth[id(a)] = min(depth[id(a)] + 1, len(parts))
+            a.label = "/".join(parts[-depth[id(a)]:]).lstrip("/") + base[id(a)]
 
 
 def compare(folders: Sequence[Path], baseline: str | None = None, n_boot: int = 2000, seed: int = 0) -> Comparison:
@@ -271,10 +287,12 @@ def _delta(d: dict[str, Any] | None, scale: float, sep: str = " ") -> str:
 
 
 def compare_table(c: Comparison) -> Table:
-    from rich.markup import escape
+    """The table for the terminal; every cell is a rich ``Text``, so a row named ``[/]`` is shown as
+    written, never read as markup."""
     from rich.table import Table
+    from rich.text import Text
 
-    t = Table(title=escape(f"compare: each row vs the baseline {c.baseline.label}"))
+    t = Table(title=Text(f"compare: each row vs the baseline {c.baseline.label}"))
     t.add_column("model / method", overflow="fold", min_width=min(30, max(len(a.label) for a in c.arms)))
     for _, _, short, _ in COLUMNS:
         t.add_column(short, justify="right")
@@ -283,11 +301,11 @@ def compare_table(c: Comparison) -> Table:
         for key, _, _, scale in COLUMNS:
             v = _value(a.summary.get(key), key, scale)
             d = _delta(a.difference.get(key), scale, sep="\n")
-            cells.append(f"{v}\n[dim]{escape(d)}[/dim]" if d else v)
-        name = f"{escape(a.label)}\n[dim](baseline)[/dim]" if a is c.baseline else escape(a.label)
+            cells.append(Text.assemble(v, ("\n" + d, "dim")) if d else Text(v))
+        name = Text.assemble(a.label, ("\n(baseline)", "dim")) if a is c.baseline else Text(a.label)
         t.add_row(name, *cells)
-    t.caption = escape("\n".join(["claims, supported, unsupported, words: per response; below a value: the "
-                                  "difference from the baseline [paired bootstrap 95% CI]", *c.notes]))
+    t.caption = Text("\n".join(["claims, supported, unsupported, words: per response; below a value: the "
+                                "difference from the baseline [paired bootstrap 95% CI]", *c.notes]))
     return t
 
 
@@ -299,7 +317,7 @@ def plot(c: Comparison, path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    labels = [a.label for a in c.arms]
+    labels = [mpl_text(a.label) for a in c.arms]
     xs = list(range(len(labels)))
     fs = [100 * (a.summary["factscore"] or 0.0) for a in c.arms]
     fig, axes = plt.subplots(1, 2, figsize=(max(8.0, 1.6 * len(labels) + 4), 4.2))
@@ -354,11 +372,16 @@ def _page(c: Comparison, png: Path | None) -> str:
             + (f"<ul>{notes}</ul>" if notes else "") + f"{img}</body></html>")
 
 
-def write_outputs(c: Comparison, out_dir: Path, png: bool = True) -> dict[str, Path]:
+def write_outputs(c: Comparison, out_dir: Path, png: bool = True, force: bool = False) -> dict[str, Path]:
+    """compare.json, compare.png and compare.html in ``out_dir``. Files of those names that an earlier
+    ``facttune compare`` did not write are left alone (a one-line error) unless ``force``."""
     out_dir = Path(out_dir)
-    make_dir(out_dir)
     paths: dict[str, Path] = {"json": out_dir / "compare.json"}
-    atomic_write_json(paths["json"], c.as_dict())
+    ours = json_object_with(paths["json"], "format", "arms") or json_object_with(paths["json"], "baseline", "arms")
+    for name in ("compare.json", "compare.png", "compare.html"):
+        refuse_overwrite(out_dir / name, lambda p: ours, "facttune compare", force)
+    make_dir(out_dir)
+    atomic_write_json(paths["json"], {"format": COMPARE_FORMAT, **c.as_dict()})
     image = None
     if png:
         image = plot(c, out_dir / "compare.png")
@@ -374,6 +397,8 @@ def compare_cmd(
                                                       "folder's; default: the first row)")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Where compare.png / .html / .json go")] = Path("."),
     bootstrap: Annotated[int, typer.Option(min=100, help="Bootstrap resamples")] = 2000,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite compare.* files in --out that facttune compare "
+                                                        "did not write")] = False,
 ) -> None:
     """One table across run and score folders, with 95% CIs against a baseline, and a plot.
 
@@ -385,7 +410,7 @@ def compare_cmd(
 
     try:
         c = compare(folders, baseline, bootstrap)
-        paths = write_outputs(c, out)
+        paths = write_outputs(c, out, force=force)
     except FacttuneError as err:
         fail(err, 1)
     console.print(compare_table(c))

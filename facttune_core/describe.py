@@ -339,8 +339,8 @@ def describe_command(
     """Show a component's recipe args (type, default, description), what it needs, where it lives."""
     from rich.console import Console
 
-    console = Console()
-    err = Console(stderr=True, highlight=False)
+    console = Console(markup=False)
+    err = Console(stderr=True, highlight=False, markup=False)
     try:
         if kind is not None and kind not in KIND_LABELS:
             raise ConfigError(f"unknown kind '{kind}'.{did_you_mean(kind, list(KIND_LABELS))} "

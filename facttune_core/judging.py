@@ -22,7 +22,7 @@ from typing import Any
 
 from .contract.errors import DataError
 from .contract.records import Claim, Evidence, Passage, Verdict
-from .plots import save_figure
+from .plots import mpl_text, save_figure
 from .store import iter_jsonl
 
 
@@ -81,13 +81,25 @@ def read_labelled(path: Path, kinds: Sequence[str] | None = None, limit: int | N
             if not isinstance(anns, list):
                 raise DataError("'annotations' must be a list", where=where, key=f"line {i}")
             for s, ann in enumerate(anns):
+                if ann is not None and not isinstance(ann, dict):
+                    raise DataError(f"annotation {s + 1} must be an object (got {ann!r})", where=where,
+                                    key=f"line {i}")
                 facts = (ann or {}).get("human-atomic-facts") or []
+                if not isinstance(facts, list):
+                    raise DataError(f"annotation {s + 1}: 'human-atomic-facts' must be a list (got {facts!r})",
+                                    where=where, key=f"line {i}")
                 for k, f in enumerate(facts):
+                    if not isinstance(f, dict):
+                        raise DataError(f"annotation {s + 1}: atomic fact {k + 1} must be an object with text and "
+                                        f"label (got {f!r})", where=where, key=f"line {i}")
                     add(f"l{i}/s{s}/f{k}", f.get("text"), row.get("topic"), f.get("label"), "atomic", f"l{i}",
                         None, i)
         elif "claim" in row:
+            rid = row.get("response_id")
+            if rid is not None and (not isinstance(rid, str | int) or isinstance(rid, bool)):
+                raise DataError(f"'response_id' must be a string (got {rid!r})", where=where, key=f"line {i}")
             add(str(row.get("id") or f"l{i}"), row.get("claim"), row.get("topic"), row.get("label"),
-                str(row.get("kind") or "claim"), row.get("response_id"), row.get("evidence"), i)
+                str(row.get("kind") or "claim"), None if rid is None else str(rid), row.get("evidence"), i)
         else:
             raise DataError("neither a labelled claim (claim, label) nor a FActScore labelled line (annotations)",
                             where=where, key=f"line {i}")
@@ -216,7 +228,7 @@ def write_reliability_plot(reports: dict[str, dict[str, Any]], path: Path) -> Pa
         bins = rep.get("reliability") or []
         if bins:
             ax.plot([b["mean_p"] for b in bins], [b["share_supported"] for b in bins], "o-",
-                    label=f"{name} (ECE {rep['ece']:.2f})")
+                    label=mpl_text(f"{name} (ECE {rep['ece']:.2f})"))
     ax.set_xlabel("mean P(True) in bin")
     ax.set_ylabel("share labelled supported")
     ax.set_xlim(0, 1)
@@ -278,7 +290,8 @@ def fit_logistic(x: Sequence[Sequence[float]], y: Sequence[int], l2: float = 1e-
     n, d = X.shape
     pos = t.sum()
     if pos == 0 or pos == n:
-        raise DataError("fitting needs both supported and unsupported claims")
+        raise DataError(f"fitting needs both supported and unsupported claims (all {n} are "
+                        f"{'supported' if pos else 'not supported'})")
     sw = np.where(t == 1, n / (2 * pos), n / (2 * (n - pos)))
     A = np.c_[X, np.ones(n)]
     w = np.zeros(d + 1)

@@ -15,7 +15,8 @@ from rich.table import Table
 from rich.text import Text
 
 from .contract.records import Pair, Reward, SFTExample, Verdict
-from .store import RECORDS, read_manifest, read_records
+from .html_parts import _load, _stage_dirs
+from .store import read_manifest
 
 STAGE_ORDER = ("data", "generate", "extract", "retrieve", "verify", "reward", "pairs", "train", "evaluate")
 
@@ -51,15 +52,12 @@ def run_overview(dirs: dict[str, Path]) -> dict[str, Any]:
 
 def overview_of(run_dir: Path) -> dict[str, Any]:
     """``run_overview`` of a run folder's current stages."""
-    from .html_parts import _stage_dirs
-
     return run_overview(_stage_dirs(Path(run_dir)))
 
 
 def _records(d: Path | None) -> list[Any]:
-    if d is None or not (d / RECORDS).exists():
-        return []
-    return read_records(d / RECORDS)
+    """A stage's records, checked against its manifest (an edited file is a one-line error)."""
+    return _load(d)
 
 
 def _num(v: Any, pct: bool = False) -> str:

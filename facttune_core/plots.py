@@ -11,6 +11,12 @@ from .contract.errors import DataError
 from .store import make_dir
 
 
+def mpl_text(text: object) -> str:
+    """User text (a model name, a topic, a path) as matplotlib shows it literally: a ``$`` would start
+    mathtext (``$x^$`` fails to parse and the whole figure with it)."""
+    return str(text).replace("$", r"\$")
+
+
 def plot_curves(log: Sequence[dict[str, Any]], path: Path, title: str = "") -> Path:
     """A training log's curves by step: loss, and reward accuracy / margins (DPO) or token accuracy
     (SFT), as one PNG written atomically. Trainers call it beside their adapter; the report, for a run."""
@@ -35,7 +41,7 @@ def plot_curves(log: Sequence[dict[str, Any]], path: Path, title: str = "") -> P
     if right:
         ax2.legend(fontsize=8)
     if title:
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(mpl_text(title), fontsize=10)
     fig.tight_layout()
     return save_figure(fig, path)
 
@@ -81,16 +87,16 @@ def make_plots(run_dir: Path, rows: list[dict[str, Any]], train_log: list[dict[s
         bins = [i / 10 for i in range(11)]
         for v, rs in by_var.items():
             vals = [r["factscore"] for r in rs if r["factscore"] is not None]
-            ax.hist(vals, bins=bins, alpha=0.55, label=f"{v} (n={len(vals)})")
+            ax.hist(vals, bins=bins, alpha=0.55, label=mpl_text(f"{v} (n={len(vals)})"))
         ax.set_xlabel("FActScore of a response")
         ax.set_ylabel("responses")
-        ax.set_title(f"Score distribution on {where}")
+        ax.set_title(mpl_text(f"Score distribution on {where}"))
         ax.legend()
         out.append(_png(fig, pdir / "scores.png"))
         fig, ax = plt.subplots(figsize=(6, 3.6))
         for v, rs in by_var.items():
             pts = [(r["words"], r["factscore"]) for r in rs if r["factscore"] is not None]
-            ax.scatter([p[0] for p in pts], [p[1] for p in pts], alpha=0.7, label=v, s=18)
+            ax.scatter([p[0] for p in pts], [p[1] for p in pts], alpha=0.7, label=mpl_text(v), s=18)
         ax.set_xlabel("response length (words)")
         ax.set_ylabel("FActScore")
         ax.set_title("Score vs length")

@@ -58,7 +58,9 @@ class TrainTable(_Strict):
 
 class EvaluateTable(_Strict):
     """Before/after on held-out prompts. ``extract`` / ``retrieve`` / ``verify`` override the main
-    chain's components for scoring (e.g. a belief-filtered or AQ recipe is still judged by FActScore)."""
+    chain's components for scoring (e.g. a belief-filtered or AQ recipe is still judged by FActScore);
+    ``reward`` scores both variants' responses with a reward combiner (its mean and the after-vs-before
+    win rate); ``group_by`` repeats every figure per value of a prompt.meta key."""
 
     split: str = "test"
     n: int = Field(1, ge=1, description="responses per held-out prompt")
@@ -68,6 +70,13 @@ class EvaluateTable(_Strict):
     extract: ComponentTable | None = None
     retrieve: ComponentTable | None = None
     verify: ComponentTable | None = None
+    reward: ComponentTable | None = Field(None, description="a reward combiner scored on the held-out responses "
+                                          "(e.g. an instruction-following reward): mean and win rate, after vs before")
+    group_by: str | None = Field(None, description="a prompt.meta key (core/jsonl meta_fields, e.g. 'fact_seeking'): "
+                                 "every figure again per value")
+
+
+LATER_FIELDS: dict[str, tuple[str, ...]] = {"EvaluateTable": ("reward", "group_by")}
 
 
 class ReportTable(_Strict):
@@ -78,7 +87,7 @@ class ReportTable(_Strict):
 
 class Recipe(_Strict):
     run: RunTable = Field(default_factory=RunTable)
-    data: ComponentTable
+    data: ComponentTable | None = None  # required by `facttune run` and `validate` (load_recipe's `require`)
     generate: GenerateTable | None = None
     extract: ComponentTable | None = None
     retrieve: ComponentTable | None = None
@@ -128,7 +137,9 @@ class Resolved:
             if isinstance(table, GenerateTable):
                 out["split"] = table.split
             return out
-        return {"config": table.model_dump(mode="json")}
+        # fields added later hash only when set, so finished stages of older recipes keep their keys
+        unset = {k for k in LATER_FIELDS.get(type(table).__name__, ()) if getattr(table, k) is None}
+        return {"config": table.model_dump(mode="json", exclude=unset)}
 
 
 def parse_value(text: str) -> Any:
@@ -170,19 +181,23 @@ def load_raw(path: Path) -> dict[str, Any]:
         raise ConfigError(f"not valid TOML: {exc}", where=where) from None
 
 
-def load_recipe(path: Path | str, overrides: list[str] | None = None) -> Resolved:
-    """Parse, override, validate every table and every component's args. Raises ProblemList."""
+def load_recipe(path: Path | str, overrides: list[str] | None = None,
+                require: tuple[str, ...] = ("data",)) -> Resolved:
+    """Parse, override, validate every table and every component's args. Raises ProblemList.
+    ``require``: tables the command needs (a run needs ``[data]``; ``facttune judge`` needs none,
+    so a scoring-only recipe serves it)."""
     path = Path(path)
     raw = load_raw(path)
     apply_overrides(raw, overrides or [], str(path))
-    return resolve_raw(path, raw)
+    return resolve_raw(path, raw, require)
 
 
-def resolve_raw(path: Path, raw: dict[str, Any]) -> Resolved:
+def resolve_raw(path: Path, raw: dict[str, Any], require: tuple[str, ...] = ("data",)) -> Resolved:
     """Validate an already-read (and overridden) recipe dict; errors name ``path``. ``facttune
     score`` uses it to run a recipe's scoring tables over given responses."""
     where = str(path)
-    problems: list[FacttuneError] = []
+    problems: list[FacttuneError] = [ConfigError("required key is missing", where=where, key=t)
+                                     for t in require if t not in raw]
     # unknown top-level tables first, with did-you-mean against the stage names
     known_tables = list(Recipe.model_fields)
     for key in list(raw):
@@ -220,7 +235,7 @@ def resolve_raw(path: Path, raw: dict[str, Any]) -> Resolved:
             problems += pl.problems
         except FacttuneError as err:
             problems.append(err.located(where, prefix))
-    for sub in ("extract", "retrieve", "verify"):
+    for sub in ("extract", "retrieve", "verify", "reward"):
         table = getattr(recipe.evaluate, sub) if recipe.evaluate is not None else None
         if table is None:
             continue

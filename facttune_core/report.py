@@ -8,6 +8,7 @@ from typing import Any
 
 from rich.table import Table
 
+from .claim_scores import FactScoreRule
 from .contract.errors import DataError
 from .html_parts import CSS, _drill, _e, _fmt, _load, _stage_dirs
 from .overview import overview_html, run_overview
@@ -16,30 +17,63 @@ from .store import atomic_write_text, read_json_file, read_manifest
 
 METRICS = (
     ("factscore", "FActScore %", 100.0),
+    ("claims_per_response", "facts (claims) / response", 1.0),
     ("mean_supported", "supported / response", 1.0),
     ("mean_unsupported", "unsupported / response", 1.0),
     ("mean_words", "words / response", 1.0),
+    ("no_fact_share", "words with no fact %", 100.0),
     ("abstention_rate", "abstention %", 100.0),
     ("error_rate", "error rate % (unsupported/all)", 100.0),
 )
 
 
-def evaluation_table(summary: dict[str, Any]) -> Table:
+# the evaluate summary's difference (after − before) of each table row
+DIFF_OF = {"factscore": "factscore", "factscore_unpenalized": "factscore_unpenalized",
+           "claims_per_response": "claims", "mean_supported": "supported", "mean_unsupported": "unsupported",
+           "mean_words": "words", "no_fact_share": "no_fact_share"}
+
+
+def metrics_of(summary: dict[str, Any]) -> list[tuple[str, str, float]]:
+    """The rows of the held-out table: with a length penalty (the reward's γ), FActScore says so and
+    the unpenalized one follows it."""
+    gammas = {v.get("gamma") for v in summary.get("variants", {}).values() if v.get("gamma")}
+    if not gammas:
+        return list(METRICS)
+    g = ", ".join(f"{x:g}" for x in sorted(gammas))
+    return [("factscore", f"FActScore % (γ = {g})", 100.0),
+            ("factscore_unpenalized", "FActScore % without the length penalty", 100.0), *METRICS[1:]]
+
+
+
+def evaluation_tables(summary: dict[str, Any]) -> list[Table]:
+    """The held-out table, then one per group of prompts (``[evaluate] group_by``)."""
+    key = summary.get("group_by", "group")
+    return [evaluation_table(summary), *(evaluation_table(g, f"held out, {key} = {name}")
+                                         for name, g in (summary.get("groups") or {}).items())]
+
+
+def evaluation_table(summary: dict[str, Any], title: str = "held-out evaluation") -> Table:
     variants = summary.get("variants", {})
-    t = Table(title="held-out evaluation" + (" (before → after tuning)" if "after" in variants else ""))
+    t = Table(title=title + (" (before → after tuning)" if "after" in variants else ""))
     t.add_column("metric")
     for v in variants:
         t.add_column(v, justify="right")
     diff = summary.get("difference", {})
     if diff:
         t.add_column("after − before [95% CI]", justify="right")
-    for key, label, scale in METRICS:
+    for key, label, scale in metrics_of(summary):
         row = [label] + [_fmt(variants[v].get(key), scale) for v in variants]
         if diff:
-            d = diff.get({"factscore": "factscore", "mean_supported": "supported", "mean_words": "words"}.get(key, ""))
+            d = diff.get(DIFF_OF.get(key, ""))
             row.append(f"{d['mean'] * scale:+.1f} [{d['ci_low'] * scale:+.1f}, {d['ci_high'] * scale:+.1f}]"
                        if d and d.get("n_prompts") else "")
         t.add_row(*row)
+    wins = summary.get("win_rate", {})
+    for name in sorted({k for v in variants.values() for k in (v.get("rewards") or {})}):
+        w = wins.get(name)
+        means = [(variants[v].get("rewards") or {}).get(name) for v in variants]
+        t.add_row(f"{name} (mean)", *["-" if m is None else f"{m:.3f}" for m in means],
+                  *([f"win rate {w['mean']:.2f} [{w['ci_low']:.2f}, {w['ci_high']:.2f}]" if w else ""] if diff else []))
     n = [str(variants[v].get("n_responses")) for v in variants]
     t.add_row("responses", *n, *([""] if diff else []))
     if "relative_error_reduction" in summary:
@@ -54,20 +88,25 @@ def evaluation_summary_of(run_dir: Path) -> dict[str, Any]:
 
 
 def write_report(run_dir: Path, max_drilldown: int = 200) -> Path:
+    """report.html of a run or score folder, from what it holds, checked as a run checks it (each
+    stage's records against its manifest; a score folder's outputs against score.json). An
+    unfinished run is reported as far as it got, and says so; an unfinished score folder is an error."""
+    from .readers import open_folder, rule_of
+
     run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise DataError("no such run folder", where=str(run_dir))
-    if (run_dir / "score.json").is_file():  # a `facttune score` folder
-        from .scoring import write_score_report
+    folder = open_folder(run_dir)
+    if folder.kind == "score":
+        from .score_report import write_score_report
 
         return write_score_report(run_dir, max_drilldown)
-    dirs = _stage_dirs(run_dir)
+    dirs = folder.stages
     if not dirs:
         raise DataError("no finished stage in this folder (is it a facttune run folder?)", where=str(run_dir))
     ev_dir = dirs.get("evaluate")
-    ev_manifest = read_manifest(ev_dir) if ev_dir else None
+    ev_manifest, rows = folder.stage_records("evaluate") if ev_dir else ({}, [])
     summary = (ev_manifest or {}).get("summary", {})
-    rows = [r for r in _load(ev_dir) if isinstance(r, dict)]
+    rows = [r for r in rows if isinstance(r, dict)]
+    rule = rule_of(ev_manifest.get("factscore_rule"), ev_dir / "manifest.json") if ev_dir else None
     train_log = [r for r in _load(dirs.get("train")) if isinstance(r, dict)]
     plots = make_plots(run_dir, rows, train_log)
     # drill-down: evaluate chains when present, else the main stages
@@ -78,7 +117,8 @@ def write_report(run_dir: Path, max_drilldown: int = 200) -> Path:
     else:
         groups.append(("training prompts", {s: d for s, d in dirs.items()}))
     manifests = {s: read_manifest(d) or {} for s, d in dirs.items()}
-    page = _html(run_dir, summary, manifests, plots, groups, max_drilldown, dirs)
+    note = "" if folder.status != "running" else f"<p class='warn'>{_e(folder.unfinished())}: what it finished so far.</p>"
+    page = _html(run_dir, summary, manifests, plots, groups, max_drilldown, dirs, rule, note)
     out = run_dir / "report.html"
     atomic_write_text(out, page)
     return out
@@ -123,13 +163,14 @@ def _judge_html(run_dir: Path, manifests: dict[str, dict[str, Any]]) -> str:
 
 
 def _html(run_dir: Path, summary: dict[str, Any], manifests: dict[str, dict[str, Any]], plots: list[Path],
-          groups: list[tuple[str, dict[str, Path]]], limit: int, dirs: dict[str, Path]) -> str:
+          groups: list[tuple[str, dict[str, Path]]], limit: int, dirs: dict[str, Path],
+          rule: FactScoreRule | None = None, note: str = "") -> str:
     variants = summary.get("variants", {})
     diff = summary.get("difference", {})
     rows_html = ""
-    for key, label, scale in METRICS:
+    for key, label, scale in metrics_of(summary):
         cells = "".join(f"<td>{_e(_fmt(variants[v].get(key), scale))}</td>" for v in variants)
-        d = diff.get({"factscore": "factscore", "mean_supported": "supported", "mean_words": "words"}.get(key, ""))
+        d = diff.get(DIFF_OF.get(key, ""))
         dcell = (f"<td>{d['mean'] * scale:+.1f} [{d['ci_low'] * scale:+.1f}, {d['ci_high'] * scale:+.1f}]</td>"
                  if d and d.get("n_prompts") else ("<td></td>" if diff else ""))
         rows_html += f"<tr><td>{_e(label)}</td>{cells}{dcell}</tr>"
@@ -147,12 +188,13 @@ def _html(run_dir: Path, summary: dict[str, Any], manifests: dict[str, dict[str,
     imgs = "".join(f"<img alt='{_e(p.stem)}' src='data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()}'>"
                    for p in plots)
     data_records = _load(dirs.get("data"))
-    drill = "".join(f"<h3>{_e(name)}</h3>{_drill(chain, data_records, limit)}" for name, chain in groups)
+    drill = "".join(f"<h3>{_e(name)}</h3>{_drill(chain, data_records, limit, rule or FactScoreRule())}"
+                    for name, chain in groups)
     credits = sorted({m["info"]["attribution"] for d in dirs.values() for p in d.rglob("manifest.json")
                       if "attribution" in ((m := read_manifest(p.parent) or {}).get("info") or {})})
     attribution = f"<p><small>Text from: {_e('; '.join(credits))}.</small></p>" if credits else ""
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>facttune report: {_e(run_dir.name)}</title>"
-            f"<style>{CSS}</style></head><body><h1>facttune report: {_e(run_dir.name)}</h1>{ev_html}"
+            f"<style>{CSS}</style></head><body><h1>facttune report: {_e(run_dir.name)}</h1>{note}{ev_html}"
             f"{judge_html}<h2>Plots</h2>{imgs or '<p>(none)</p>'}<h2>Stages</h2><table><tr><th>stage</th><th>component</th>"
             f"<th>items</th><th>seconds</th><th>cache hits</th><th>counts</th></tr>{st}</table>"
             f"<h2>Per-claim drill-down</h2><p>Each response → its claims (S supported / NS not) → the evidence "

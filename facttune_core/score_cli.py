@@ -11,7 +11,7 @@ import typer
 from .contract.errors import ConfigError, FacttuneError, ProblemList
 from .score_report import CLAIMS, SCORES, score_table
 from .scoring import dry_run, estimate_table, score
-from .terminal import RichReporter, console, err_console, fail
+from .terminal import RichReporter, console, err_console, fail, styled
 from .terminal import summary as _summary
 
 
@@ -45,7 +45,7 @@ def score_cmd(
                 ests, n = dry_run(file, recipe, out_dir, set_ or [], reporter=reporter, no_cache=no_cache)
             console.print(estimate_table(ests, n))
             return
-        console.print(f"[bold]facttune score[/bold] {file} with {recipe} → {out_dir}")
+        console.print(styled(("facttune score", "bold"), f" {file} with {recipe} → {out_dir}"))
         with reporter:
             res = score(file, recipe, out_dir, set_ or [], k=k, reporter=reporter, no_cache=no_cache,
                         on_pipeline=lambda p: holder.update(pipe=p))
@@ -55,11 +55,11 @@ def score_cmd(
     except FacttuneError as err:
         pipe = holder.get("pipe")
         if pipe is not None and pipe.results:
-            _summary(pipe.results, time.perf_counter() - t0)
+            _summary(pipe.results, time.perf_counter() - t0, scores=False)
         if isinstance(err, ProblemList):  # the recipe's problems, each naming the recipe and key already
             fail(err, 2)
         fail(err.located(str(recipe)), 2 if isinstance(err, ConfigError) else 1)
-    _summary(res.stages, time.perf_counter() - t0)
+    _summary(res.stages, time.perf_counter() - t0, scores=False)
     console.print(score_table(res.summary, title=f"{file}: {res.summary['responses']} responses, "
                                                  f"{res.summary['prompts']} prompts"))
     console.print(f"scores: {res.out_dir / SCORES}\nclaims: {res.out_dir / CLAIMS}")

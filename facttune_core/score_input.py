@@ -94,7 +94,10 @@ def read_input(path: Path) -> ScoreInput:
                 raise bad(i, f"'output' must be a string (got {row['output']!r})")
             texts = [row["output"]]
             inp = row.get("input")
-            prompt_text = inp if isinstance(inp, str) and inp.strip() else FACTSCORE_PROMPT.format(topic=topic)
+            if inp is not None and (not isinstance(inp, str) or not inp.strip()):
+                raise bad(i, f"'input' (the prompt) must be a non-empty string (got {inp!r}); leave it out for "
+                             f"FActScore's own question, {FACTSCORE_PROMPT.format(topic=topic)!r}")
+            prompt_text = inp if inp is not None else FACTSCORE_PROMPT.format(topic=topic)
         else:
             prompt_text = row.get("prompt")
             if prompt_text is not None and (not isinstance(prompt_text, str) or not prompt_text.strip()):
@@ -153,6 +156,8 @@ class GivenResponses:
     """Responses that already exist, to score (``facttune score``): FActScore's input format
     (``topic``, ``output``) or facttune's (``prompt``, ``topic``, ``response`` / ``responses``).
     The stage key hashes the file's content, not its path."""
+
+    cheap_load = True  # a local file: `facttune validate` may load it to check its topics
 
     class Config(BaseModel):
         model_config = ConfigDict(extra="forbid")

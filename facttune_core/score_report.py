@@ -8,16 +8,16 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .html_parts import CSS, _drill, _e, _load, _stage_dirs
+from .html_parts import CSS, _drill, _e, _load
 from .plots import make_plots
-from .store import atomic_write_text, iter_jsonl, read_json_file, read_manifest
+from .readers import CLAIMS, SCORE_META, SCORES, open_folder, rule_of, score_outputs
+from .store import atomic_write_text, read_manifest
 
 if TYPE_CHECKING:
     from rich.table import Table
 
-SCORE_META = "score.json"
-SCORES = "scores.jsonl"
-CLAIMS = "claims.jsonl"
+__all__ = ["CHAIN", "CLAIMS", "SCORE_META", "SCORES", "is_score_folder", "score_table", "write_score_report"]
+
 CHAIN = ("extract", "retrieve", "verify")
 
 
@@ -30,6 +30,7 @@ SCORE_METRICS: tuple[tuple[str, str, float], ...] = (
     ("mean_unsupported", "unsupported / response", 1.0),
     ("error_rate", "error rate % (unsupported/all)", 100.0),
     ("mean_words", "words / response", 1.0),
+    ("no_fact_share", "words with no fact %", 100.0),
     ("abstention_rate", "abstention %", 100.0),
     ("f1_at_k", "F1@K %", 100.0),
 )
@@ -67,23 +68,25 @@ def score_columns(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def score_table(summary: dict[str, Any], title: str = "scores") -> Table:
     from rich.table import Table
+    from rich.text import Text
 
     cols = score_columns(summary)
-    t = Table(title=title)
+    t = Table(title=Text(title))  # user text (a file name, model names) is never read as markup
     t.add_column("metric")
     for name in cols:
-        t.add_column(name, justify="right")
+        t.add_column(Text(str(name)), justify="right")
     for key, label, scale in _metric_rows(summary):
         t.add_row(label, *[_cell(c.get(key), scale) for c in cols.values()])
     return t
 
 
 def write_score_report(out_dir: Path, max_drilldown: int = 200) -> Path:
-    """report.html of a score folder: the summary table, plots, per-claim drill-down."""
+    """report.html of a finished score folder (checked as compare checks it: an unfinished folder or
+    an edited scores.jsonl is a one-line error): the summary table, plots, per-claim drill-down."""
     out_dir = Path(out_dir)
-    meta = read_json_file(out_dir / SCORE_META, fix="rerun `facttune score` into this folder")
+    folder = open_folder(out_dir)
+    meta, rows = score_outputs(folder)
     summary = meta.get("summary", {})
-    rows = [row for _, row in iter_jsonl(out_dir / SCORES)]
     plot_rows = [{**row, "variant": row.get("model") or "responses"} for row in rows]
     plots = make_plots(out_dir, plot_rows, [], where="the scored responses")
     cols = score_columns(summary)
@@ -93,8 +96,9 @@ def write_score_report(out_dir: Path, max_drilldown: int = 200) -> Path:
                    for key, label, scale in _metric_rows(summary))
     imgs = "".join(f"<img alt='{_e(p.stem)}' src='data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()}'>"
                    for p in plots)
-    dirs = _stage_dirs(out_dir)
-    drill = _drill({s: d for s, d in dirs.items() if s in CHAIN}, _load(dirs.get("data")), max_drilldown)
+    dirs = folder.stages
+    drill = _drill({s: d for s, d in dirs.items() if s in CHAIN}, _load(dirs.get("data")), max_drilldown,
+                   rule_of(meta.get("factscore_rule"), out_dir / SCORE_META))
     comps = ", ".join(f"{s}: {c}" for s, c in meta.get("components", {}).items())
     uses_wiki = any("wiki" in json.dumps((read_manifest(d) or {}).get("config", "")) for d in dirs.values())
     attribution = ("<p><small>Evidence text from Wikipedia (Level-4 vital articles, packaged by "

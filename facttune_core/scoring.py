@@ -16,23 +16,29 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import metrics
+from .claim_scores import (
+    FactScoreRule,
+    join_claims,
+    no_fact_share,
+    score_claims,
+    score_of_row,
+    summarize_scores,
+)
 from .contract.context import Context
 from .contract.errors import ConfigError, DataError, FacttuneError, ProblemList
 from .contract.records import Claim, Evidence, Response, Reward, Verdict
 from .score_input import GivenResponses, ScoreInput, read_input
 from .score_report import CHAIN, CLAIMS, SCORE_META, SCORES, write_score_report
-from .store import atomic_write_json, write_records
+from .store import atomic_write_json, file_sha256, write_records
 from .text import split_sentences, word_count
 
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from .cache import CallCache
     from .estimate import CallEstimate
     from .recipe import Resolved
     from .run.executor import Reporter
@@ -51,8 +57,12 @@ CLAIMS_PER_SENTENCE = 4.6
 class ScoringRecipe:
     resolved: Resolved
     moved: dict[str, str]  # chain stage → the [evaluate] table it came from
-    gamma: float
+    rule: FactScoreRule  # the [reward]'s γ and IR rule: scores.jsonl counts as the reward does
     k: int | None
+
+    @property
+    def gamma(self) -> float:
+        return self.rule.gamma
 
     def rekey(self, err: FacttuneError) -> FacttuneError:
         return _rekey(err, self.moved)
@@ -104,46 +114,29 @@ def scoring_recipe(recipe: Path, overrides: Sequence[str], input_path: Path, k: 
     except FacttuneError as err:
         raise _rekey(err, moved) from None
     rcfg = resolved.configs.get("reward")
-    g = getattr(rcfg, "gamma", None)
-    gamma = float(g) if isinstance(g, int | float) and not isinstance(g, bool) else 0.0
-    if k is None:
+    if k is None and rcfg is not None and "k" in type(rcfg).model_fields:
         rk = getattr(rcfg, "k", None)
         k = rk if isinstance(rk, int) and not isinstance(rk, bool) else None
-    return ScoringRecipe(resolved=resolved, moved=moved, gamma=gamma, k=k)
+    return ScoringRecipe(resolved=resolved, moved=moved, rule=FactScoreRule.of(rcfg), k=k)
 
 
-def check_topics(sr: ScoringRecipe, inp: ScoreInput, cache: CallCache | None = None) -> None:
-    """Before any stage runs: ask the retriever (when it offers the optional ``check_topics``)
-    which topics it would fail on, and name the FILE's line of the first one."""
-    spec = sr.resolved.specs.get("retrieve")
-    if spec is None or not callable(getattr(spec.factory, "check_topics", None)):
-        return
-    from .cache import CallCache
-    from .contract.registry import instantiate
+def check_topics(sr: ScoringRecipe, inp: ScoreInput, pipe: Pipeline) -> None:
+    """Before any stage runs (nothing is written): FILE's topics against the retriever's knowledge
+    source, each problem named by FILE's line (``facttune_core.topics``)."""
+    from .topics import check_prompt_topics
 
-    key = f"{sr.moved.get('retrieve', 'retrieve')}.args"
-    ctx = Context(cache=cache or CallCache(None), key=key, recipe_path=sr.resolved.path)
-    retriever = instantiate(spec, sr.resolved.configs["retrieve"], ctx, str(sr.resolved.path))
-    lines: dict[str | None, int] = {}
-    for r in inp.responses:
-        lines.setdefault(r.topic, int(r.meta["line"]))
-    topics = list(lines)
-    problems = retriever.check_topics(topics)
-    bad = [(lines[t], msg) for t, msg in zip(topics, problems, strict=True) if msg]
-    if bad:
-        bad.sort()
-        line, msg = bad[0]
-        more = f" ({len(bad) - 1} more line{'s' if len(bad) > 2 else ''} with topics the retriever cannot find)" \
-            if len(bad) > 1 else ""
-        raise DataError(f"{msg} (in [retrieve] {spec.name}'s knowledge source){more}", where=str(inp.path),
-                        key=f"line {line}")
+    try:
+        check_prompt_topics(sr.resolved, inp.prompts, data_path=str(inp.path), cache=pipe.cache)
+    except FacttuneError as err:
+        raise sr.rekey(err) from None
 
 
 def locate_topic_error(err: FacttuneError, inp: ScoreInput) -> FacttuneError:
     """A stage failed naming one of FILE's topics (a retriever without ``check_topics``): say
     which line of FILE it comes from, keeping the component's own message."""
-    if err.where == str(inp.path):  # names FILE's line already
-        return err
+    if err.where in (str(inp.path), str(inp.path.resolve())):  # names FILE's line already (as given)
+        return err.located() if err.where == str(inp.path) else type(err)(err.message, where=str(inp.path),
+                                                                          key=err.key)
     for topic, line in inp.topic_lines().items():
         if "topic" in err.message and f"'{topic}'" in err.message:
             return DataError(err.render(), where=str(inp.path), key=f"line {line}")
@@ -167,77 +160,58 @@ def _records(results: dict[str, StageResult], stage: str, cls: type) -> list[Any
     return [r for r in res.records if isinstance(r, cls)] if res is not None else []
 
 
-def collect(results: dict[str, StageResult], gamma: float, k: int | None) -> tuple[list[dict[str, Any]],
-                                                                                   list[dict[str, Any]]]:
-    """Per response (scores.jsonl) and per claim (claims.jsonl) rows, in FILE's order."""
+def collect(results: dict[str, StageResult], rule: FactScoreRule, k: int | None) -> tuple[list[dict[str, Any]],
+                                                                                         list[dict[str, Any]]]:
+    """Per response (scores.jsonl) and per claim (claims.jsonl) rows, in FILE's order, counted by the
+    one rule (``claim_scores``) the reward uses."""
     responses = _records(results, "data", Response)
-    claims = _records(results, "extract", Claim)
-    evidence = {e.claim_id: e for e in _records(results, "retrieve", Evidence)}
-    verdicts = {v.claim_id: v for v in _records(results, "verify", Verdict)}
+    joined = join_claims(_records(results, "extract", Claim), _records(results, "retrieve", Evidence),
+                         _records(results, "verify", Verdict))
     rewards: dict[str, dict[str, Any]] = {}
     for rw in _records(results, "reward", Reward):
         rewards.setdefault(rw.response_id, {})[rw.name] = rw.value
-    by_resp: dict[str, list[Claim]] = {}
-    for c in claims:
-        by_resp.setdefault(c.response_id, []).append(c)
-    line_of = {r.id: r.meta.get("line") for r in responses}
     rows: list[dict[str, Any]] = []
     claim_rows: list[dict[str, Any]] = []
     for r in responses:
-        cs = by_resp.get(r.id, [])
-        vs = [verdicts.get(c.id) for c in cs]
-        sup = sum(1 for v in vs if v is not None and v.supported is True)
-        ir = sum(1 for v in vs if v is not None and v.label == "IR")
-        n = len(cs)
-        row: dict[str, Any] = {
-            "line": r.meta.get("line"), "prompt_id": r.prompt_id, "response_id": r.id, "topic": r.topic,
-            "model": r.model, "factscore": metrics.factscore(sup, n, gamma),
-            "factscore_unpenalized": metrics.factscore(sup, n), "supported": sup, "unsupported": n - sup,
-            "claims": n, "abstained": n == 0, "words": word_count(r.text),
-        }
+        js = joined.get(r.id, [])
+        rs = score_claims(js, rule)
+        row: dict[str, Any] = {"line": r.meta.get("line"), "prompt_id": r.prompt_id, "response_id": r.id,
+                               "topic": r.topic, "model": r.model, **rs.as_dict(), "words": word_count(r.text),
+                               "no_fact_share": no_fact_share(r.text, [j.claim for j in js])}
         if k is not None:
-            row["f1_at_k"] = metrics.f1_at_k(sup, n - sup - ir, k) if n else None
+            row["f1_at_k"] = rs.f1_at_k(k)
         if r.id in rewards:
             row["rewards"] = rewards[r.id]
         rows.append(row)
-        for c, v in zip(cs, vs, strict=True):
-            e = evidence.get(c.id)
-            claim_rows.append({
-                "line": line_of.get(c.response_id), "response_id": c.response_id, "claim_id": c.id,
-                "topic": c.topic, "claim": c.text, "sentence": c.sentence,
-                "label": v.label if v else None, "supported": v.supported if v else None,
-                "p_true": v.p_true if v else None, "judge": v.judge if v else None,
-                "query": e.query if e else None,
-                "evidence": [{"title": p.title, "text": p.text, "score": p.score} for p in e.passages] if e else [],
-            })
+        claim_rows += [{"line": r.meta.get("line"), **j.as_row()} for j in js]
     return rows, claim_rows
 
 
-def summarize_rows(rows: Sequence[dict[str, Any]], gamma: float, k: int | None) -> dict[str, Any]:
+def summarize_rows(rows: Sequence[dict[str, Any]], rule: FactScoreRule, k: int | None) -> dict[str, Any]:
     """The aggregate of scores.jsonl rows (means over responses; FActScore and F1@K over the
     responses that have claims, abstentions reported apart)."""
-    s = metrics.summarize([(r["supported"], r["claims"], r["words"]) for r in rows]).as_dict()
-    scored = [r for r in rows if r["factscore"] is not None]
+    scores = [replace(score_of_row(r), factscore=r["factscore"]) for r in rows]
+    s = summarize_scores(scores, [r["words"] for r in rows], rule, [r.get("no_fact_share") for r in rows])
     out: dict[str, Any] = {
-        "responses": len(rows), "prompts": len({r["prompt_id"] for r in rows}), "scored": len(scored),
-        "gamma": gamma, "factscore": (sum(r["factscore"] for r in scored) / len(scored)) if scored else None,
-        "factscore_unpenalized": s["factscore"],
-        "claims_per_response": (sum(r["claims"] for r in rows) / len(rows)) if rows else 0.0,
+        "responses": len(rows), "prompts": len({r["prompt_id"] for r in rows}), "scored": s["n_scored"],
+        "gamma": rule.gamma, "irrelevant": rule.irrelevant, "factscore": s["factscore"],
+        "factscore_unpenalized": s["factscore_unpenalized"], "claims_per_response": s["claims_per_response"],
         "mean_supported": s["mean_supported"], "mean_unsupported": s["mean_unsupported"],
         "error_rate": s["error_rate"], "mean_words": s["mean_words"], "abstention_rate": s["abstention_rate"],
+        "no_fact_share": s["no_fact_share"],
     }
     if k is not None:
-        f1 = [r["f1_at_k"] for r in scored if r.get("f1_at_k") is not None]
+        f1 = [r["f1_at_k"] for r in rows if r.get("f1_at_k") is not None]
         out["k"] = k
         out["f1_at_k"] = (sum(f1) / len(f1)) if f1 else None
     return out
 
 
-def score_summary(rows: Sequence[dict[str, Any]], gamma: float, k: int | None) -> dict[str, Any]:
-    out = summarize_rows(rows, gamma, k)
+def score_summary(rows: Sequence[dict[str, Any]], rule: FactScoreRule, k: int | None) -> dict[str, Any]:
+    out = summarize_rows(rows, rule, k)
     models = list(dict.fromkeys(r.get("model") for r in rows))
     if len(models) > 1:
-        out["by_model"] = {str(m): summarize_rows([r for r in rows if r.get("model") == m], gamma, k)
+        out["by_model"] = {str(m): summarize_rows([r for r in rows if r.get("model") == m], rule, k)
                            for m in models}
     return out
 
@@ -254,26 +228,37 @@ def score(input_path: Path, recipe: Path, out_dir: Path, overrides: Sequence[str
 
     inp = read_input(Path(input_path))
     sr = scoring_recipe(recipe, overrides, Path(input_path), k)
-    pipe = Pipeline(sr.resolved, Path(out_dir), reporter=reporter, no_cache=no_cache)
+    pipe = Pipeline(sr.resolved, Path(out_dir), reporter=reporter, no_cache=no_cache, kind="score",
+                    check_topics=False)
     if on_pipeline is not None:
         on_pipeline(pipe)
+    check_topics(sr, inp, pipe)  # before anything is written
+    made: dict[str, Any] = {}
+
+    def write_outputs(results: dict[str, StageResult]) -> None:
+        """Under the folder's lock, before run.json says finished: the rows, then score.json (their
+        counts and sha256: what compare and report check them against)."""
+        rows, claim_rows = collect(results, sr.rule, sr.k)
+        summary = score_summary(rows, sr.rule, sr.k)
+        out = pipe.run_dir
+        write_records(out / SCORES, rows)
+        write_records(out / CLAIMS, claim_rows)
+        atomic_write_json(out / SCORE_META, {
+            "input": str(inp.path.resolve()), "format": inp.format, "recipe": str(Path(recipe).resolve()),
+            "overrides": list(overrides), "gamma": sr.gamma, "factscore_rule": sr.rule.as_dict(), "k": sr.k,
+            "summary": summary, "stages": {s: r.dir.name for s, r in results.items()},
+            "components": {s: sr.resolved.specs[s].name for s in (*CHAIN, "reward") if s in sr.resolved.specs},
+            "files": {name: {"records": n, "sha256": file_sha256(out / name)}
+                      for name, n in ((SCORES, len(rows)), (CLAIMS, len(claim_rows)))},
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        })
+        made.update(rows=rows, summary=summary)
+
     try:
-        check_topics(sr, inp, pipe.cache)
-        results = pipe.run()
+        results = pipe.run(then=write_outputs)
     except FacttuneError as err:
         raise locate_topic_error(sr.rekey(err), inp) from None
-    rows, claim_rows = collect(results, sr.gamma, sr.k)
-    summary = score_summary(rows, sr.gamma, sr.k)
-    out = pipe.run_dir
-    write_records(out / SCORES, rows)
-    write_records(out / CLAIMS, claim_rows)
-    atomic_write_json(out / SCORE_META, {
-        "input": str(inp.path.resolve()), "format": inp.format, "recipe": str(Path(recipe).resolve()),
-        "overrides": list(overrides), "gamma": sr.gamma, "k": sr.k, "summary": summary,
-        "stages": {s: r.dir.name for s, r in results.items()},
-        "components": {s: sr.resolved.specs[s].name for s in (*CHAIN, "reward") if s in sr.resolved.specs},
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-    })
+    out, rows, summary = pipe.run_dir, made["rows"], made["summary"]
     report = None
     if sr.resolved.recipe.report.html:
         report = write_score_report(out, max_drilldown=sr.resolved.recipe.report.max_drilldown)
@@ -314,9 +299,10 @@ def dry_run(input_path: Path, recipe: Path, out_dir: Path, overrides: Sequence[s
         return out, len(inp.responses)
     first = next(s for s in chain if can[s])
     order = r.stages()
-    pipe = Pipeline(r, Path(out_dir), until=order[order.index(first) - 1], reporter=reporter, no_cache=no_cache)
+    pipe = Pipeline(r, Path(out_dir), until=order[order.index(first) - 1], reporter=reporter, no_cache=no_cache,
+                    kind="score", check_topics=False)
+    check_topics(sr, inp, pipe)
     try:
-        check_topics(sr, inp, pipe.cache)
         results = pipe.run()
     except FacttuneError as err:
         raise locate_topic_error(sr.rekey(err), inp) from None
@@ -368,8 +354,8 @@ def dry_run(input_path: Path, recipe: Path, out_dir: Path, overrides: Sequence[s
 
 
 def estimate_table(estimates: Sequence[StageEstimate], responses: int) -> Table:
-    from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
     t = Table(title=f"dry run: {responses} responses; no API call was made")
     for col in ("stage", "component", "calls", "cached", "≈ tokens in", "≤ tokens out", "≈ cost $"):
@@ -401,7 +387,7 @@ def estimate_table(estimates: Sequence[StageEstimate], responses: int) -> Table:
                   f"{x.cost_usd:.4f}" if x.cost_usd is not None else "?")
     t.add_row("total", "", str(tot_calls), str(tot_cached), str(tot_in), str(tot_out),
               f"{tot_cost:.4f}" if tot_cost is not None else "?")
-    t.caption = escape("\n".join([*notes, "tokens ≈ characters / 4 of the prompts not yet in the call cache; output "
+    t.caption = Text("\n".join([*notes, "tokens ≈ characters / 4 of the prompts not yet in the call cache; output "
                                   "counted at max_tokens per call (an upper bound); cost from the plugin's price "
                                   "table"]))
     return t

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -142,6 +143,67 @@ class PartialWriter:
 
     def close(self) -> None:
         self._f.close()
+
+
+def refuse_overwrite(path: Path, ours: Callable[[Path], bool], command: str, force: bool,
+                     option: str = "--out") -> None:
+    """No command overwrites a file it did not write: ``path`` may be (re)written when it does not
+    exist, when ``ours(path)`` recognises it as this command's own output, or with ``--force``.
+    Else a DataError naming the file."""
+    if force or (not path.exists() and not path.is_symlink()):
+        return
+    if path.is_dir():
+        raise DataError(f"is a folder; {command} writes a file here", where=str(path))
+    try:
+        mine = ours(path)
+    except (DataError, OSError, ValueError):
+        mine = False
+    if not mine:
+        raise DataError(f"exists and was not written by {command}: pass --force to overwrite it, or choose another "
+                        f"{option}", where=str(path))
+
+
+def json_object_with(path: Path, *keys: str) -> bool:
+    """Whether ``path`` holds a JSON object with every key in ``keys`` (how a command knows its own file)."""
+    try:
+        obj = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(obj, dict) and all(k in obj for k in keys)
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file's bytes (a DataError naming it when it cannot be read)."""
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+    except OSError as err:
+        raise DataError(_os_reason(err), where=str(path)) from None
+    return h.hexdigest()
+
+
+def check_digest(path: Path, records: int, want_records: Any, want_sha: Any, fix: str, owner: str) -> None:
+    """A file read back must be what its owner (a manifest, score.json) recorded: the same number of
+    records and the same sha256. Else a DataError naming the file and saying what to do."""
+    digest = file_sha256(path)
+    if (isinstance(want_records, int) and want_records != records) or (want_sha and want_sha != digest):
+        raise DataError(f"does not match {owner} ({want_records} records, sha256 {str(want_sha)[:12]}…; the file has "
+                        f"{records}, sha256 {digest[:12]}…): it changed after it was written. {fix}", where=str(path))
+
+
+def read_stage_records(stage_dir: Path, fix: str) -> tuple[dict[str, Any], list[Any]]:
+    """A finished stage's manifest and its records, checked against the manifest's count and sha256
+    (as a run reuses a stage: every reader of a finished folder reads it this way). ``fix`` says
+    what to do when they differ. A stage without a manifest is not finished: a DataError."""
+    manifest = read_manifest(stage_dir)
+    if manifest is None:
+        raise DataError("this stage has not finished (no manifest.json)", where=str(stage_dir))
+    path = stage_dir / RECORDS
+    records = read_records(path)
+    check_digest(path, len(records), manifest.get("records"), manifest.get("sha256"), fix, "its manifest")
+    return manifest, records
 
 
 def read_manifest(stage_dir: Path) -> dict[str, Any] | None:

@@ -90,7 +90,8 @@ def test_misspelled_hook_implementation_is_an_error():
         register("x", _Verifier)
 
     bad = _plugin("typo", register_claim_verifier=register_claim_verifier)
-    with pytest.raises(FacttuneError, match="typo.*matches no hook spec"):
+    with pytest.raises(FacttuneError, match="plugin 'typo'.*'register_claim_verifier' is not a facttune hook. Did you "
+                                            "mean 'register_claim_verifiers'"):
         plugins.make_plugin_manager(extra=[bad], entry_points=False)
 
 

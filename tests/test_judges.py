@@ -367,3 +367,10 @@ def test_a_stage_whose_records_lost_lines_stops_with_one_line(tmp_path):
     assert not list(run.glob("07-train-*"))  # nothing trained on the damaged pairs
     r = facttune("run", str(recipe), "--run-dir", str(run), "--until", "train", "--force-from", "pairs", env=env)
     assert r.returncode == 0, r.stderr
+
+
+def test_number_value_reads_decimal_digits_only():
+    from facttune_judges.text import number_value
+
+    assert number_value("1867") == 1867 and number_value("3rd") == 3 and number_value("seven") == 7
+    assert number_value("²") is None and number_value("7²") is None  # superscripts are digits, not numbers

@@ -52,6 +52,21 @@ def test_factscore_gamma_penalty_hand_computed():
     assert r2.value == pytest.approx(math.exp(-1.5))
 
 
+def test_soft_factscore_is_the_mean_p_true_with_the_same_length_prior():
+    # P(True) 0.9, 0.2, 0.4 (IR: 0), n = 4 < γ = 8: (0.9 + 0.2 + 0.4 + 0) / 4 · exp(1 − 8/4) = 0.375 · e^−1
+    it = item("p", "p/r0", "text", ["S", "NS", "NS", "IR"], p_true=[0.9, 0.2, 0.4, 0.7])
+    r = one(fs(gamma=8, soft=True), it)
+    assert r.value == pytest.approx(0.375 * math.exp(-1))
+    assert r.details["hard"] == pytest.approx(0.25 * math.exp(-1))  # the hard count beside it
+    # IR left out: (0.9 + 0.2 + 0.4) / 3 · exp(1 − 8/3)
+    assert one(fs(gamma=8, soft=True, irrelevant="exclude"), it).value == pytest.approx(0.5 * math.exp(1 - 8 / 3))
+    # two responses the hard count ties (no claim supported) are told apart; a verdict without P(True) counts 0/1
+    a = one(fs(gamma=0, soft=True), item("p", "p/r1", "t", ["NS", "NS"], p_true=[0.45, 0.4]))
+    b = one(fs(gamma=0, soft=True), item("p", "p/r2", "t", ["NS", "NS"], p_true=[0.1, 0.2]))
+    assert a.value == pytest.approx(0.425) and b.value == pytest.approx(0.15)
+    assert one(fs(gamma=0, soft=True), item("p", "p/r3", "t", ["S", "NS"])).value == pytest.approx(0.5)
+
+
 def test_factscore_ir_counts_unsupported_or_excluded():
     it = item("p", "p/r0", "text", ["S", "S", "IR", "NS"])
     assert one(fs(gamma=0), it).value == pytest.approx(0.5)

@@ -17,7 +17,7 @@ import pluggy
 
 from .. import builtin
 from . import hookspecs
-from .errors import FacttuneError
+from .errors import FacttuneError, did_you_mean
 
 _pm: pluggy.PluginManager | None = None
 
@@ -57,17 +57,32 @@ def make_plugin_manager(extra: list[Any] | None = None, entry_points: bool = Tru
             raise FacttuneError(f"cannot import plugin module '{modname}': {exc}", where="FACTTUNE_PLUGINS") from exc
         name = getattr(mod, "PLUGIN_NAME", modname.rsplit(".", 1)[-1])
         if pm.get_plugin(name) is None and not pm.is_blocked(name):
-            pm.register(mod, name=name)
+            try:
+                pm.register(mod, name=name)
+            except pluggy.PluginValidationError as exc:  # a hook with the wrong arguments
+                raise FacttuneError(f"plugin '{name}' (module {modname}): {exc}", where="FACTTUNE_PLUGINS") from None
     for plugin in extra or []:
         name = getattr(plugin, "PLUGIN_NAME", None) or getattr(plugin, "__name__", None)
         pm.register(plugin, name=name)
+    _check_hook_names(pm)
+    return pm
+
+
+def _check_hook_names(pm: pluggy.PluginManager) -> None:
+    """A hook implementation whose name is no facttune hook (``register_claim_verifier``) is one
+    error naming the plugin, its module and the hook, with the closest hook's name."""
+    specs = sorted(n for n, c in vars(pm.hook).items() if isinstance(c, pluggy.HookCaller) and c.spec is not None)
+    for name, caller in sorted(vars(pm.hook).items()):
+        if not isinstance(caller, pluggy.HookCaller) or caller.spec is not None:
+            continue
+        for impl in caller.get_hookimpls():
+            module = getattr(impl.plugin, "__name__", None) or type(impl.plugin).__name__
+            raise FacttuneError(f"plugin '{impl.plugin_name}' (module {module}): '{name}' is not a facttune hook."
+                                f"{did_you_mean(name, specs)} The hooks: {', '.join(specs)}")
     try:
         pm.check_pending()
-    except pluggy.PluginValidationError as exc:
-        name = pm.get_name(exc.plugin) if getattr(exc, "plugin", None) is not None else "?"
-        raise FacttuneError(f"plugin '{name}' has a hook implementation that matches no hook spec "
-                            f"(misspelled?): {exc}") from exc
-    return pm
+    except pluggy.PluginValidationError as exc:  # pragma: no cover - the loop above finds these first
+        raise FacttuneError(f"a plugin has a hook implementation that matches no hook spec: {exc}") from exc
 
 
 def get_plugin_manager() -> pluggy.PluginManager:

@@ -41,7 +41,7 @@ class Executor:
     whether ``--force-from`` covers a stage (its calls then skip the cache's stored answers)."""
 
     def __init__(self, cache: CallCache, reporter: Reporter, where: str, seed: int, recipe_path: Path,
-                 index: Callable[[str], int], forced: Callable[[str], bool]) -> None:
+                 index: Callable[[str], int], forced: Callable[[str], bool], kind: str = "run") -> None:
         self.cache = cache
         self.reporter = reporter
         self.where = where
@@ -49,6 +49,7 @@ class Executor:
         self.recipe_path = recipe_path
         self.index = index
         self.forced = forced
+        self.kind = kind  # run or score: what a damaged stage's error tells the user to do
 
     def key(self, plan: Plan, upstream: str | None) -> str:
         spec = plan.spec
@@ -59,7 +60,7 @@ class Executor:
         """Run (or reuse) one stage under ``root`` and add its records to ``chain``."""
         key = self.key(plan, upstream)
         sdir = stage_dir(root, self.index(plan.stage.name), plan.stage.name, key)
-        res = finished(plan.stage.name, key, sdir)
+        res = finished(plan.stage.name, key, sdir, self.kind, plan.part_of)
         if res is None:
             make_dir(sdir)
             t0 = time.perf_counter()

@@ -8,11 +8,13 @@ and runs them again without the call cache's stored answers.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from ..cache import CallCache
+from ..claim_scores import FactScoreRule
 from ..contract.config import output_config
 from ..contract.errors import ConfigError
 from ..contract.records import Prompt
@@ -21,8 +23,9 @@ from ..locks import FolderLock
 from ..paths import cache_dir
 from ..recipe import Resolved
 from ..store import atomic_write_text
+from ..topics import check_prompt_topics
 from .executor import Executor, Reporter
-from .folders import StageResult, clear_from, write_run_json
+from .folders import StageResult, claim_folder, clear_from, write_run_json
 from .stages import (
     EVALUATE,
     EXTRACT,
@@ -30,6 +33,7 @@ from .stages import (
     GIVEN,
     PAIRS,
     RETRIEVE,
+    REWARD,
     STAGES,
     TRAIN,
     VERIFY,
@@ -45,8 +49,10 @@ ORDER = [s.name for s in STAGES]
 class Pipeline:
     def __init__(self, resolved: Resolved, run_dir: Path | None = None, *, cache: CallCache | None = None,
                  until: str | None = None, force_from: str | None = None, reporter: Reporter | None = None,
-                 no_cache: bool = False) -> None:
+                 no_cache: bool = False, kind: str = "run", check_topics: bool = True) -> None:
         self.r = resolved
+        self.kind = kind  # the job the folder belongs to (run.json): "run", or "score" (facttune score)
+        self.check_topics = check_topics  # ask the retriever about the prompts' topics after the data stage
         self.recipe = resolved.recipe
         self.where = str(resolved.path)
         for opt, val in (("--until", until), ("--force-from", force_from)):
@@ -68,7 +74,7 @@ class Pipeline:
             cpath = self.recipe.run.cache
             self.cache = CallCache(Path(cpath).expanduser() if cpath else cache_dir() / "calls.sqlite")
         self.executor = Executor(self.cache, reporter or Reporter(), self.where, self.recipe.run.seed,
-                                 resolved.path, ORDER.index, self._forced)
+                                 resolved.path, ORDER.index, self._forced, kind)
         self.results: dict[str, StageResult] = {}
         self.chain = Chain()
 
@@ -76,13 +82,24 @@ class Pipeline:
         return self.force_from is not None and ORDER.index(stage) >= ORDER.index(self.force_from)
 
     # ------------------------------------------------------------------ run
-    def run(self) -> dict[str, StageResult]:
+    def run(self, then: Callable[[dict[str, StageResult]], None] | None = None) -> dict[str, StageResult]:
         """Run the stages under the run folder's lock: a second run on the same folder stops with one
-        line saying which process holds it (the lock goes when its holder dies, kill -9 included)."""
+        line saying which process holds it (the lock goes when its holder dies, kill -9 included).
+        A folder of another kind of job (a score folder for a run, or the reverse), or one holding
+        files this job did not write, is refused before anything is written. ``then(results)`` runs
+        under the lock once every stage is done, before run.json says finished (facttune score
+        writes its outputs there)."""
+        claim_folder(self.run_dir, self.kind)
         with FolderLock(self.run_dir):
-            return self._run()
+            claim_folder(self.run_dir, self.kind)
+            return self._run(then)
 
-    def _run(self) -> dict[str, StageResult]:
+    def write_status(self, status: str) -> None:
+        """run.json: running (first, and after each stage), then finished, or stopped (``--until``)."""
+        write_run_json(self.run_dir, self.r.path, self.recipe.run.name, self.results, status, self.kind)
+
+    def _run(self, then: Callable[[dict[str, StageResult]], None] | None) -> dict[str, StageResult]:
+        self.write_status("running")
         atomic_write_text(self.run_dir / "recipe.toml", self.r.path.read_text(encoding="utf-8"))
         if self.force_from is not None:
             clear_from(self.run_dir, ORDER, self.force_from)
@@ -94,10 +111,19 @@ class Pipeline:
             up = res.key
             if stage.name == "data":
                 self._check_given()
+                if self.until != "data" and self.check_topics:
+                    info = res.manifest.get("info") or {}
+                    path = info.get("path") if isinstance(info, dict) else None
+                    check_prompt_topics(self.r, self.chain.prompts, data_path=str(path) if path else None,
+                                        cache=self.cache, responded={x.prompt_id for x in self.chain.responses},
+                                        until=self.until)
+            self.write_status("running")
             if self.until == stage.name:
                 break
-        write_run_json(self.run_dir, self.r.path, self.recipe.run.name, self.results,
-                       self.until is None or self.until == stages[-1].name)
+        done = self.until is None or self.until == stages[-1].name
+        if done and then is not None:
+            then(self.results)
+        self.write_status("finished" if done else "stopped")
         return self.results
 
     def _check_given(self) -> None:
@@ -132,13 +158,17 @@ class Pipeline:
         if stage is EVALUATE:
             ev = self.recipe.evaluate
             assert ev is not None
-            return replace(plan, table="evaluate", config=EvaluateSetup(
-                ev.split, ev.limit, self.adapter_dir(), ev.bootstrap, self.recipe.run.seed, self._evaluate_chain))
+            rule = FactScoreRule.of(self.r.configs.get("reward"))
+            # the rule is part of the key only when it is not FActScore's default (older keys stay valid)
+            hashed = plan.hashed if rule == FactScoreRule() else {**plan.hashed, "factscore_rule": rule.as_dict()}
+            return replace(plan, table="evaluate", hashed=hashed, config=EvaluateSetup(
+                ev.split, ev.limit, self.adapter_dir(), ev.bootstrap, self.recipe.run.seed, self._evaluate_chain,
+                rule, ev.group_by))
         return plan
 
     def _evaluate_chain(self, variant: str, adapter: Path | None, prompts: list[Prompt]) -> list[Plan]:
         """One evaluate variant's chain: the generator again (with the adapter for ``after``) on the
-        held-out prompts, then extract / retrieve / verify by the scoring tables."""
+        held-out prompts, then extract / retrieve / verify by the scoring tables, and ``[evaluate.reward]``."""
         ev, gen = self.recipe.evaluate, self.recipe.generate
         assert ev is not None and gen is not None
         args: dict[str, Any] = {**gen.args, **ev.generate, "n": ev.n}
@@ -153,4 +183,6 @@ class Pipeline:
             table = self.r.scoring_table(stage.name)
             if table is not None:
                 plans.append(replace(self.plan(stage, table), label=f"evaluate {variant}: {stage.name}"))
+        if ev.reward is not None:
+            plans.append(replace(self.plan(REWARD, "evaluate.reward"), label=f"evaluate {variant}: reward"))
         return [replace(p, part_of="evaluate") for p in plans]

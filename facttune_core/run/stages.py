@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
+from ..claim_scores import FactScoreRule, join_claims
 from ..contract.context import Context
 from ..contract.errors import DataError
 from ..contract.protocols import (
@@ -76,22 +77,18 @@ class Chain:
     def scored(self) -> list[ScoredResponse]:
         """Each response with its prompt, claims, verdicts and evidence (what a reward combiner sees)."""
         prompts = {p.id: p for p in self.prompts}
-        by_resp: dict[str, list[Claim]] = {}
-        for c in self.claims:
-            by_resp.setdefault(c.response_id, []).append(c)
-        vmap = {v.claim_id: v for v in self.verdicts}
-        emap = {e.claim_id: e for e in self.evidence}
+        joined = join_claims(self.claims, self.evidence, self.verdicts)  # the one claim → evidence → verdict join
         out = []
         for r in self.responses:
-            cs = by_resp.get(r.id, [])
-            missing = [c.id for c in cs if c.id not in vmap]
+            js = joined.get(r.id, [])
+            missing = [j.claim.id for j in js if j.verdict is None]
             if self.verdicts and missing:
                 raise DataError(f"claim '{missing[0]}' has no verdict", key="verify")
             if r.prompt_id not in prompts:
                 raise DataError(f"response '{r.id}' names unknown prompt '{r.prompt_id}'", key="data")
-            out.append(ScoredResponse(prompt=prompts[r.prompt_id], response=r, claims=tuple(cs),
-                                      verdicts=tuple(vmap[c.id] for c in cs if c.id in vmap),
-                                      evidence=tuple(emap.get(c.id) for c in cs)))
+            out.append(ScoredResponse(prompt=prompts[r.prompt_id], response=r, claims=tuple(j.claim for j in js),
+                                      verdicts=tuple(j.verdict for j in js if j.verdict is not None),
+                                      evidence=tuple(j.evidence for j in js)))
         return out
 
 
@@ -316,8 +313,10 @@ class Train(Whole):
 @dataclass(frozen=True)
 class EvaluateSetup:
     """What the evaluate stage takes from the recipe: the held-out split (at most ``limit`` prompts),
-    the trained adapter (None: only ``before``), the statistics' settings, and the plans of one
-    variant's chain (generate with the variant's adapter, then the scoring stages)."""
+    the trained adapter (None: only ``before``), the statistics' settings, the plans of one
+    variant's chain (generate with the variant's adapter, then the scoring stages; and the reward
+    stage when ``[evaluate.reward]`` names one), the FActScore rule (γ, IR) of the recipe's reward;
+    ``group_by``: the prompt.meta key that groups prompts."""
 
     split: str
     limit: int | None
@@ -325,11 +324,13 @@ class EvaluateSetup:
     bootstrap: int
     seed: int
     chain: Callable[[str, Path | None, list[Prompt]], list[Plan]]
+    rule: FactScoreRule = FactScoreRule()  # how a response's verdicts count: the recipe's reward's rule
+    group_by: str | None = None
 
 
 class Evaluate(Whole):
-    """Held-out prompts → generate, extract, retrieve, verify before and after tuning → a score row per
-    response and summary.json."""
+    """Held-out prompts → generate, extract, retrieve, verify (and reward) before and after tuning → a
+    score row per response and summary.json."""
 
     name = "evaluate"
 
@@ -359,11 +360,16 @@ class Evaluate(Whole):
                 up, chains[variant][plan.stage.name] = res.key, res.dir.name
                 if plan.stage.name == "verify":
                     judged[variant] = res.manifest.get("verdicts") or {}
-            rows += evaluation_rows(variant, sub.responses, sub.claims, sub.verdicts)
-        summary = evaluation_summary(rows, setup.bootstrap, setup.seed)
+            groups = {p.id: p.meta.get(setup.group_by) for p in prompts} if setup.group_by else None
+            rows += evaluation_rows(variant, sub.responses, sub.claims, sub.verdicts, setup.rule, sub.evidence,
+                                    sub.rewards, groups)
+        summary = evaluation_summary(rows, setup.bootstrap, setup.seed, setup.rule)
+        if setup.group_by:
+            summary["group_by"] = setup.group_by
         atomic_write_json(job.folder / "summary.json", summary)
         return Outcome(rows, len(prompts), {"prompts": len(prompts)}, {"summary": summary, "chains": chains,
-                                                                        "judged": judged})
+                                                                        "judged": judged,
+                                                                        "factscore_rule": setup.rule.as_dict()})
 
 
 DATA, GENERATE, EXTRACT, RETRIEVE, VERIFY, REWARD = Data(), Generate(), Extract(), Retrieve(), Verify(), RewardStage()

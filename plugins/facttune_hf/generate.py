@@ -10,19 +10,22 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from facttune_core import (
     ComponentError,
     ConfigError,
     Context,
     Decoding,
+    FacttuneError,
     GeneratorConfig,
     Prompt,
     Response,
     runtime_field,
+    trained_adapter,
 )
 
 from .decode import auto_batch_size, cut_at_stop, decode_batch
@@ -38,12 +41,22 @@ class ModelFields(BaseModel):
 
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
     model: str = Field("smollm2-135m-instruct", description="packaged alias, hub id or local path")
-    adapter: str | None = Field(None, description="a LoRA directory applied on top (peft)")
+    adapter: str | None = Field(None, description="a LoRA directory applied on top (peft), or a run folder: its "
+                                "trained adapter")
     dtype: Dtype = runtime_field("auto", description="auto: bf16 on cuda / CPUs with native bf16, else fp32")
     device: str = runtime_field("auto", description="auto: cuda when available")
     merge_adapter: bool = runtime_field(True, description="fold the adapter into the weights (W + BA) at load: "
                                         "no extra matmuls per layer; false: peft's unmerged LoRA layers")
     trust_remote_code: bool = False
+
+    @field_validator("adapter")
+    @classmethod
+    def _run_adapter(cls, v: str | None) -> str | None:
+        """A run folder → the adapter its train stage wrote (so the stage key follows a retrained one)."""
+        try:
+            return str(trained_adapter(v)) if v and (Path(v).expanduser() / "run.json").is_file() else v
+        except FacttuneError as err:
+            raise ValueError(err.message) from None
 
 
 class Loader:

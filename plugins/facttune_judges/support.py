@@ -114,8 +114,9 @@ class Support:
         return out
 
     # -- scoring
-    def scores(self, claims: Sequence[Claim], evidence: Sequence[Evidence | None]) -> list[tuple[float, str]]:
-        """Raw support score and a short reason per claim."""
+    def supports(self, claims: Sequence[Claim], evidence: Sequence[Evidence | None]) -> list[list[tuple[str, str, float]]]:
+        """Per claim, each checkable word's (text, kind, support in [0, 1]); empty when the claim has no
+        evidence or nothing checkable besides the topic's name."""
         ev_texts = [text.evidence_text(e.passages) if e is not None else "" for e in evidence]
         uniq = list(dict.fromkeys(t for t in ev_texts if t.strip()))
         ev_info = {t: text.Evidence.of(t) for t in uniq}
@@ -136,14 +137,11 @@ class Support:
         ev_vecs = self._ev_cache
         claim_spans = [[(w.start, w.end) for w in analysed[i] if w.kind == "word"] for i in need]
         claim_vecs = dict(zip(need, self._word_vectors([claims[i].text for i in need], claim_spans), strict=True))
-        out: list[tuple[float, str]] = []
+        out: list[list[tuple[str, str, float]]] = []
         for i, (c, t) in enumerate(zip(claims, ev_texts, strict=True)):
-            if not t.strip():
-                out.append((0.0, "no evidence"))
-                continue
             ws = analysed[i]
-            if not ws:
-                out.append((0.0, "nothing checkable besides the topic's name"))
+            if not t.strip() or not ws:
+                out.append([])
                 continue
             cos: dict[int, float] = {}
             if i in claim_vecs:
@@ -152,18 +150,29 @@ class Support:
                 if cv is not None and evv is not None:
                     best = (cv @ evv.T).max(dim=1).values.tolist()
                     cos = dict(zip(keep, best, strict=True))
-            sups: list[tuple[str, float]] = []
+            sups: list[tuple[str, str, float]] = []
             wi = 0
             for w in ws:
                 if w.kind == "word":
-                    s = max(0.0, cos.get(wi, 0.0))
+                    sv = max(0.0, cos.get(wi, 0.0))
                     wi += 1
                 elif w.kind == "name":
-                    s = 1.0 if w.found else self.c.missing_name
+                    sv = 1.0 if w.found else self.c.missing_name
                 else:  # number, date
-                    s = 1.0 if w.found else 0.0
-                sups.append((w.text, s))
-            out.append((soft_min([s for _, s in sups], self.c.sharpness), _reason(sups)))
+                    sv = 1.0 if w.found else 0.0
+                sups.append((w.text, w.kind, sv))
+            out.append(sups)
+        return out
+
+    def scores(self, claims: Sequence[Claim], evidence: Sequence[Evidence | None]) -> list[tuple[float, str]]:
+        """Raw support score (the soft minimum of the words' supports) and a short reason per claim."""
+        out: list[tuple[float, str]] = []
+        for e, sups in zip(evidence, self.supports(claims, evidence), strict=True):
+            if not sups:
+                out.append((0.0, "no evidence" if e is None or not text.evidence_text(e.passages).strip()
+                            else "nothing checkable besides the topic's name"))
+                continue
+            out.append((soft_min([x for _, _, x in sups], self.c.sharpness), _reason([(w, x) for w, _, x in sups])))
         return out
 
     def verify(self, claims: Sequence[Claim], evidence: Sequence[Evidence | None]) -> list[Verdict]:

@@ -65,14 +65,22 @@ def words(text: str) -> list[re.Match[str]]:
     return list(WORD.finditer(text))
 
 
+def topic_name(topic: str | None) -> str:
+    """The name part of an article title: 'Michael Collins (Irish leader)' → 'Michael Collins',
+    'Sigismund, Holy Roman Emperor' → 'Sigismund'. The rest describes the person, so a claim that
+    repeats it ("Collins was an Irish leader") says something checkable."""
+    t = re.sub(r"\s*\([^)]*\)\s*$", "", topic or "")
+    return t.split(",")[0].strip() if "," in t else t
+
+
 def topic_stems(topic: str | None) -> frozenset[str]:
-    return frozenset(stem(m.group(0)) for m in WORD.finditer(topic or ""))
+    return frozenset(stem(m.group(0)) for m in WORD.finditer(topic_name(topic)))
 
 
 def number_value(token: str) -> int | None:
     t = token.lower().rstrip("s")
     t = re.sub(r"(st|nd|rd|th)$", "", t) if t[:1].isdigit() else t
-    if t.isdigit():
+    if t.isdecimal():  # not isdigit(): "²" is a digit that int() refuses
         return int(t)
     return NUMBER_WORDS.get(token.lower())
 

@@ -12,7 +12,7 @@ import typer
 
 from facttune_core import Claim, Context, FacttuneError
 
-kb_app = typer.Typer(help="Knowledge sources: build a passage db, search it.", no_args_is_help=True)
+kb_app = typer.Typer(help="Knowledge sources: build a passage db, search it.", no_args_is_help=True, rich_markup_mode=None)
 
 
 def _fail(err: FacttuneError) -> None:
@@ -24,7 +24,7 @@ def _fail(err: FacttuneError) -> None:
 def _bar(label: str) -> Iterator[Callable[[int, int | None], None]]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+    with Progress(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   transient=True, disable=not sys.stderr.isatty()) as prog:
         task = prog.add_task(label, total=None)
 
@@ -120,16 +120,27 @@ def info(db: str = typer.Argument(..., help="a db, or any source 'kb build' acce
         typer.echo("format: FActScore (no facttune metadata)")
 
 
+def _synth_file(path: Path) -> bool:
+    """Whether ``path`` is labelled claims an earlier ``judge synth`` wrote (its ids start with synth/)."""
+    import json
+
+    with path.open(encoding="utf-8") as f:
+        first = f.readline()
+    row = json.loads(first) if first.strip() else {}
+    return isinstance(row, dict) and str(row.get("id", "")).startswith("synth/")
+
+
 def synth(
     source: str = typer.Argument(..., help="a knowledge source: 'wiki-vital', a FActScore/facttune .db, .jsonl, "
                                  ".parquet, a datasets folder or 'hf:<name>'"),
     out: Path = typer.Option(..., "--out", "-o", help="labelled claims to write (JSONL)"),
-    topics: int = typer.Option(100, help="documents (topics) to draw, at random"),
-    per_topic: int = typer.Option(4, help="supported and as many unsupported claims per topic, at most"),
+    topics: int = typer.Option(100, min=1, help="documents (topics) to draw, at random"),
+    per_topic: int = typer.Option(4, min=1, help="supported and as many unsupported claims per topic, at most"),
     seed: int = typer.Option(0, help="which topics and which claims"),
     exclude: list[Path] = typer.Option([], help="labelled JSONL whose topics must not be drawn (keep the people you "
                                        "report on out of what you fit on)"),
     category: str | None = typer.Option(None, help="wiki-vital only: draw from this category (e.g. People)"),
+    force: bool = typer.Option(False, "--force", help="overwrite --out when it is not a file judge synth wrote"),
 ) -> None:
     """Make labelled claims (S / NS) from a knowledge source with no human labels: facts the source states,
     cut to one fact, and hallucination-like changes of them (another entity's fact, a moved date, a swapped
@@ -137,10 +148,16 @@ def synth(
     import json
     import random
 
+    from facttune_core import atomic_write_text, iter_jsonl, refuse_overwrite
+
     from .kb import KnowledgeBase, normalize_title, resolve_db, wiki_vital_entries
     from .synth import synthesize
 
     try:
+        if any(p.exists() and out.exists() and p.resolve() == out.resolve() for p in exclude):
+            raise FacttuneError("is also given to --exclude: write the new claims to a file of their own",
+                                where=str(out), key="--out")
+        refuse_overwrite(out, _synth_file, "facttune judge synth", force)
         kb = KnowledgeBase(resolve_db(source))
         titles = kb.titles()
         if category is not None:
@@ -153,17 +170,15 @@ def synth(
             titles = [t for t in titles if t in keep]
         banned: set[str] = set()
         for path in exclude:
-            from facttune_core import iter_jsonl
-
             for _, row in iter_jsonl(path):
                 banned.add(normalize_title(str(row.get("topic") or "")))
         titles = [t for t in titles if normalize_title(t) not in banned]
         titles = random.Random(seed).sample(titles, min(topics, len(titles)))
         rows = synthesize(kb, sorted(titles), per_topic, seed)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(out.name + ".tmp")
-        tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-        tmp.replace(out)
+        if not rows:
+            raise FacttuneError(f"no labelled claims could be made from {len(titles)} topics: their texts hold no "
+                                "sentence about their subject to cut a fact from (nothing written)", where=source)
+        atomic_write_text(out, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     except FacttuneError as err:
         _fail(err)
         return

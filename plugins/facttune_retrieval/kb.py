@@ -22,7 +22,9 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, ValidationInfo
 
 from facttune_core import DataError, Passage, cache_dir, slug, stable_json
 
@@ -244,6 +246,21 @@ def open_docs(source: str, spec: SourceSpec, base: Path | None = None) -> tuple[
 def resolve_path(source: str, base: Path | None = None) -> Path:
     p = Path(source).expanduser()
     return p if p.is_absolute() or base is None else base / p
+
+
+def _source_exists(value: str, info: ValidationInfo) -> str:
+    """A file or folder source must exist: checked when a recipe is validated (``facttune validate``
+    names it with its key), not when a run reaches its retrieve stage."""
+    base = (info.context or {}).get("base_dir") if info.context else None
+    if base is not None and value != WIKI_VITAL and not value.startswith("hf:"):
+        path = resolve_path(value, Path(base))
+        if not path.exists():
+            raise ValueError(f"knowledge source not found: {path}")
+    return value
+
+
+KnowledgeSource = Annotated[str, AfterValidator(_source_exists)]
+"""A retriever's ``source``: 'wiki-vital', 'hf:<name>', or a file / folder that must exist."""
 
 
 def default_db_path(source: str, spec: SourceSpec, base: Path | None = None) -> Path:

@@ -35,7 +35,7 @@ from facttune_core import (
     stable_json,
 )
 
-from .kb import WIKI_VITAL, WIKI_VITAL_ATTRIBUTION, KnowledgeBase, resolve_db
+from .kb import WIKI_VITAL, WIKI_VITAL_ATTRIBUTION, KnowledgeBase, KnowledgeSource, resolve_db
 from .sources import MAX_TOKENS, SourceSpec
 
 Ranked = list[tuple[Passage, float]]  # best first
@@ -43,7 +43,7 @@ Ranked = list[tuple[Passage, float]]  # best first
 
 class RetrieverConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    source: str = Field("wiki-vital", description="'wiki-vital', a db (FActScore's or ours), .jsonl, .parquet, "
+    source: KnowledgeSource = Field("wiki-vital", description="'wiki-vital', a db (FActScore's or ours), .jsonl, .parquet, "
                         "a datasets folder or 'hf:<name>[:<config>]'")
     k: int = Field(5, ge=1, description="passages per claim")
     topic_only: bool = Field(True, description="search only the article titled like the claim's topic")

@@ -4,6 +4,8 @@
 - ``rewards/aq``, ``rewards/ne``: FactTune's reference-free confidence rewards
 - ``rewards/flame``: FLAME's split (fact_seeking / instruction / factuality); generator
   ``rewards/flame-sft`` (SFT-fact data)
+- ``rewards/fact-seeking``: FLAME's fact-seeking classifier (fitted over MiniLM embeddings)
+- ``rewards/instruction-following``: an instruction-following reward (fitted on labelled pairs)
 - prompt source ``rewards/factscore-labeled`` and the ``facttune labeled`` command
 """
 
@@ -14,8 +16,10 @@ from typing import Any
 from facttune_core import Register, hookimpl
 
 from .confidence import AQReward, NEReward
+from .fact_seeking import FactSeekingClassifier
 from .factscore import BeliefReward, F1KReward, FactScoreReward
 from .flame import FlameReward, FlameSFT
+from .instruction import InstructionFollowing
 from .labeled import FactScoreLabeled
 
 __version__ = "0.1.0"
@@ -29,6 +33,8 @@ def register_reward_combiners(register: Register) -> None:
     register("aq", AQReward)
     register("ne", NEReward)
     register("flame", FlameReward)
+    register("fact-seeking", FactSeekingClassifier)
+    register("instruction-following", InstructionFollowing)
 
 
 @hookimpl

@@ -37,4 +37,4 @@ def labeled(
         table.add_row(r["model"], str(r["responses"]), f"{r['response_rate']:.1f}",
                       "-" if r["factscore"] is None else f"{r['factscore']:.1f}",
                       "-" if r["claims_per_response"] is None else f"{r['claims_per_response']:.1f}")
-    Console().print(table)
+    Console(markup=False).print(table)  # file names are shown as written, never read as markup

@@ -4,49 +4,36 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from facttune_core import ComponentError, Context, Reward, ScoredResponse, Verdict, f1_at_k, factscore
+from facttune_core import (
+    ClaimCounts,
+    ComponentError,
+    Context,
+    FactScoreRule,
+    Reward,
+    ScoredResponse,
+    Verdict,
+    count_verdicts,
+    expected_factscore,
+    f1_at_k,
+    score_counts,
+)
 
 from .common import aligned_verdicts, is_empty, make_reward, no_score
 
+Counts = ClaimCounts  # the core's count of a response's verdicts (facttune_core.claim_scores)
 
-@dataclass(frozen=True)
-class Counts:
-    """Per-response verdict counts. ``not_supported`` excludes IR; ``undecided``: supported None."""
-
-    supported: int
-    not_supported: int
-    irrelevant: int
-    undecided: int
-
-    @property
-    def claims(self) -> int:
-        return self.supported + self.not_supported + self.irrelevant + self.undecided
+__all__ = ["BeliefReward", "Counts", "F1KReward", "FactScoreReward", "count_verdicts", "factscore_reward"]
 
 
-def count_verdicts(verdicts: Sequence[Verdict]) -> Counts:
-    s = ns = ir = und = 0
-    for v in verdicts:
-        if v.label == "IR":
-            ir += 1
-        elif v.supported is True:
-            s += 1
-        elif v.supported is False:
-            ns += 1
-        else:
-            und += 1
-    return Counts(s, ns, ir, und)
-
-
-def factscore_reward(counts: Counts, gamma: float, irrelevant: str = "unsupported") -> float | None:
-    """FActScore of one response: supported / claims (IR and undecided count as unsupported, or IR is
-    left out with ``irrelevant="exclude"``), times exp(1 - γ/n) when n < γ; None with no claims."""
-    n = counts.claims - (counts.irrelevant if irrelevant == "exclude" else 0)
-    return factscore(counts.supported, n, gamma)
+def factscore_reward(counts: ClaimCounts, gamma: float, irrelevant: str = "unsupported") -> float | None:
+    """FActScore of one response, by the core's one rule (``facttune_core.score_counts``): supported /
+    claims (IR and undecided count as unsupported, or IR is left out with ``irrelevant="exclude"``),
+    times exp(1 - γ/n) when n < γ; None with no claims."""
+    return score_counts(counts, FactScoreRule(gamma=gamma, irrelevant=irrelevant)).factscore
 
 
 class FactScoreReward:
@@ -60,6 +47,8 @@ class FactScoreReward:
         gamma: float = Field(10.0, ge=0.0, description="length penalty: n < γ claims → × exp(1 − γ/n); 0 = off")
         irrelevant: Literal["unsupported", "exclude"] = Field(
             "unsupported", description="IR-labelled claims count as unsupported (FActScore) or are left out")
+        soft: bool = Field(False, description="each claim counts its verdict's P(True) instead of 0/1: the expected "
+                           "FActScore, which separates responses the hard count ties when few claims are supported")
 
     def __init__(self, config: Config, ctx: Context) -> None:
         self.c = config
@@ -72,14 +61,18 @@ class FactScoreReward:
         counts = count_verdicts(aligned_verdicts(item))
         if counts.undecided:
             self.ctx.count("undecided_verdicts", counts.undecided)
-        value = factscore_reward(counts, c.gamma, c.irrelevant)
-        details = {"supported": counts.supported, "claims": counts.claims,
-                   "unsupported": counts.claims - counts.supported, "irrelevant": counts.irrelevant}
-        if value is None:
+        rule = FactScoreRule(gamma=c.gamma, irrelevant=c.irrelevant)
+        rs = score_counts(counts, rule)
+        details = {"supported": rs.supported, "claims": rs.claims, "unsupported": rs.unsupported,
+                   "irrelevant": rs.irrelevant}
+        if rs.factscore is None:
             return no_score(item, self.ctx, c.name, "abstentions", details)
-        if c.gamma and counts.claims:
-            details["unpenalized"] = counts.supported / (counts.claims - (
-                counts.irrelevant if c.irrelevant == "exclude" else 0))
+        if c.gamma:
+            details["unpenalized"] = rs.factscore_unpenalized
+        value = rs.factscore
+        if c.soft:
+            details["hard"] = rs.factscore
+            value = expected_factscore(aligned_verdicts(item), rule)
         return make_reward(item, c.name, value, details, self.ctx.key)
 
     def score(self, items: Sequence[ScoredResponse]) -> list[list[Reward]]:

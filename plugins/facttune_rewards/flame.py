@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -20,6 +20,7 @@ from facttune_core import (
     Reward,
     RewardCombiner,
     ScoredResponse,
+    Verdict,
 )
 
 from .common import (
@@ -42,11 +43,17 @@ from .prompts import (
 
 
 class FactSeeking:
-    """Labels instructions fact-seeking or not, once per distinct instruction (the judge's calls go
-    through the call cache). ``prompt.meta["fact_seeking"]`` (a bool) wins when the data has it."""
+    """Labels instructions fact-seeking or not, once per distinct instruction: by a ``classifier``
+    component (``classify(prompts)``, e.g. rewards/fact-seeking) or by asking a ``judge`` generator
+    (its calls go through the call cache). ``prompt.meta["fact_seeking"]`` (a bool) wins when the data
+    has it and ``use_meta`` is on."""
 
-    def __init__(self, judge: Any, ctx: Context, use_meta: bool = True) -> None:
+    def __init__(self, judge: Any, ctx: Context, use_meta: bool = True, classifier: Any = None) -> None:
+        if classifier is not None and not callable(getattr(classifier, "classify", None)):
+            raise ComponentError(f"the classifier ({type(classifier).__name__}) cannot classify instructions (no "
+                                 "classify(prompts)); use rewards/fact-seeking", key=ctx.key_for("classifier"))
         self.judge = judge
+        self.classifier = classifier
         self.ctx = ctx
         self.use_meta = use_meta
 
@@ -60,7 +67,9 @@ class FactSeeking:
                 out[p.id] = flag
             elif p.id not in todo:
                 todo[p.id] = p
-        if todo:
+        if todo and self.classifier is not None:
+            out.update(self.classifier.classify(list(todo.values())))
+        elif todo:
             texts = list(dict.fromkeys(p.text for p in todo.values()))
             asks = [Prompt(id=f"fs{i}", text=fact_seeking_prompt(t)) for i, t in enumerate(texts)]
             d = Decoding(temperature=0.0, max_new_tokens=3, stop=("\n",), chat=False)
@@ -76,6 +85,20 @@ class FactSeeking:
         return out
 
 
+def soft_factscore(verdicts: Sequence[Verdict], ctx: Context) -> float:
+    """The mean P(True) of the verdicts (a verdict without one counts 1 / 0 by its supported flag)."""
+    ps = [float(v.p_true) if v.p_true is not None else 1.0 if v.supported else 0.0 for v in verdicts]
+    if any(v.p_true is None for v in verdicts):
+        ctx.count("flame_soft_without_p_true")
+    return sum(ps) / len(ps)
+
+
+def _one_classifier(judge: Any, classifier: Any) -> None:
+    if (judge is None) == (classifier is None):
+        raise ValueError("give judge (a generator asked per instruction) or classifier (e.g. rewards/fact-seeking), "
+                         "exactly one")
+
+
 class FlameReward:
     """FLAME's split: ``fact_seeking`` (1/0), ``instruction`` (IF reward) and ``factuality`` (FActScore,
     fact-seeking instructions only), never summed."""
@@ -84,7 +107,10 @@ class FlameReward:
 
     class Config(BaseModel):
         model_config = ConfigDict(extra="forbid")
-        judge: GeneratorRef = Field(description="generator that labels instructions fact-seeking")
+        judge: GeneratorRef | None = Field(None, description="generator asked whether an instruction is "
+                                           "fact-seeking (give judge or classifier)")
+        classifier: RewardRef | None = Field(None, description="a classifier component that labels instructions "
+                                             "fact-seeking, e.g. rewards/fact-seeking (give judge or classifier)")
         instruction_judge: GeneratorRef | None = Field(
             None, description="generator asked for a 1-10 rating (default: the judge)")
         instruction_reward: RewardRef | None = Field(
@@ -92,6 +118,12 @@ class FlameReward:
         instruction_reward_name: str | None = Field(
             None, description="which of instruction_reward's rewards to use (default: its first)")
         gamma: float = Field(0.0, ge=0.0, description="FActScore length penalty of the factuality reward")
+        soft: bool = Field(False, description="factuality = the mean P(True) of the claims' verdicts (soft FActScore, "
+                           "as recipes/paper/facttune-fs.toml: the hard supported share ties at 0 for most of a small "
+                           "model's responses) instead of the supported share")
+        factuality_for: Literal["fact_seeking", "all"] = Field(
+            "fact_seeking", description="which prompts get a factuality reward: fact-seeking ones (FLAME), or all "
+            "(one combined reward as in FactTune-FS: pairs mode 'weighted')")
         use_prompt_meta: bool = Field(True, description="prompt.meta['fact_seeking'] overrides the judge")
         fact_seeking_name: str = "fact_seeking"
         instruction_name: str = "instruction"
@@ -99,8 +131,12 @@ class FlameReward:
 
         @model_validator(mode="after")
         def _one_if_source(self) -> FlameReward.Config:
+            _one_classifier(self.judge, self.classifier)
             if self.instruction_judge is not None and self.instruction_reward is not None:
                 raise ValueError("give instruction_judge or instruction_reward, not both")
+            if self.judge is None and self.instruction_judge is None and self.instruction_reward is None:
+                raise ValueError("with a classifier, give instruction_reward (or instruction_judge): there is no "
+                                 "judge to rate instruction following")
             if len({self.fact_seeking_name, self.instruction_name, self.factuality_name}) != 3:
                 raise ValueError("the three reward names must differ")
             return self
@@ -108,8 +144,10 @@ class FlameReward:
     def __init__(self, config: Config, ctx: Context) -> None:
         self.c = config
         self.ctx = ctx
-        self.judge = build_sub(ctx, Generator, config.judge, "judge")
-        self.fact_seeking = FactSeeking(self.judge, ctx, config.use_prompt_meta)
+        self.judge = build_sub(ctx, Generator, config.judge, "judge") if config.judge is not None else None
+        classifier = (build_sub(ctx, RewardCombiner, config.classifier, "classifier")
+                      if config.classifier is not None else None)
+        self.fact_seeking = FactSeeking(self.judge, ctx, config.use_prompt_meta, classifier)
         self.if_reward = None
         self.if_judge = None
         if config.instruction_reward is not None:
@@ -163,13 +201,16 @@ class FlameReward:
                 continue
             value, details = if_scores[it.response.id]
             row.append(make_reward(it, c.instruction_name, value, details, self.ctx.key))
-            if not fs:
+            if not fs and c.factuality_for == "fact_seeking":
                 row.append(make_reward(it, c.factuality_name, None, {"reason": "not_fact_seeking"}, self.ctx.key))
             else:
-                counts = count_verdicts(aligned_verdicts(it))
+                verdicts = aligned_verdicts(it)
+                counts = count_verdicts(verdicts)
                 fval = factscore_reward(counts, c.gamma)
                 fdet = {"supported": counts.supported, "claims": counts.claims,
                         "unsupported": counts.claims - counts.supported}
+                if c.soft and fval is not None:
+                    fval = soft_factscore(verdicts, self.ctx)
                 if fval is None:
                     row.append(no_score(it, self.ctx, c.factuality_name, "abstentions", fdet))
                 else:
@@ -184,7 +225,10 @@ class FlameSFT:
 
     class Config(GeneratorConfig):
         base: GeneratorRef = Field(description="the pre-trained model that answers fact-seeking instructions")
-        judge: GeneratorRef = Field(description="generator that labels instructions fact-seeking")
+        judge: GeneratorRef | None = Field(None, description="generator asked whether an instruction is "
+                                           "fact-seeking (give judge or classifier)")
+        classifier: RewardRef | None = Field(None, description="a classifier component that labels instructions "
+                                             "fact-seeking, e.g. rewards/fact-seeking (give judge or classifier)")
         use_prompt_meta: bool = True
         temperature: float = Field(0.0, ge=0.0, description="0 = greedy")
         top_p: float = Field(1.0, gt=0.0, le=1.0)
@@ -192,6 +236,11 @@ class FlameSFT:
         missing_reference: str = Field("error", pattern="^(error|skip)$",
                                        description="a non-fact-seeking prompt without reference: error, or "
                                                    "skip (no response, counted)")
+
+        @model_validator(mode="after")
+        def _one_classifier(self) -> FlameSFT.Config:
+            _one_classifier(self.judge, self.classifier)
+            return self
 
     def __init__(self, config: Config, ctx: Context) -> None:
         if config.adapter:
@@ -201,8 +250,10 @@ class FlameSFT:
         self.ctx = ctx
         self.base = build_sub(ctx, Generator, config.base, "base")
         self.model_name = f"flame-sft:{self.base.model_name}"
-        self.fact_seeking = FactSeeking(build_sub(ctx, Generator, config.judge, "judge"), ctx,
-                                        config.use_prompt_meta)
+        judge = build_sub(ctx, Generator, config.judge, "judge") if config.judge is not None else None
+        classifier = (build_sub(ctx, RewardCombiner, config.classifier, "classifier")
+                      if config.classifier is not None else None)
+        self.fact_seeking = FactSeeking(judge, ctx, config.use_prompt_meta, classifier)
 
     def generate(self, prompts: Sequence[Prompt], n: int | None = 1,
                  decoding: Decoding | None = None) -> list[list[Response]]:

@@ -73,7 +73,10 @@ def read_labeled(path: Path, claims: ClaimSource = "human") -> list[LabeledRespo
                 raise DataError("'annotations' must be a list or null", where=where, key=f"line {i}")
             facts = tuple(_facts(ann, claims, where, i))
         inp = row.get("input")
-        out.append(LabeledResponse(topic=topic.strip(), input=inp if isinstance(inp, str) and inp.strip()
+        if inp is not None and (not isinstance(inp, str) or not inp.strip()):
+            raise DataError(f"'input' (the prompt) must be a non-empty string (got {inp!r:.40}); leave it out for "
+                            "FActScore's own question", where=where, key=f"line {i}")
+        out.append(LabeledResponse(topic=topic.strip(), input=inp if inp is not None
                                    else f"Tell me a bio of {topic.strip()}.", output=output, facts=facts,
                                    line=i))
     if not out:

@@ -105,8 +105,10 @@ class _TRLTrainer:
             raise ConfigError(f"cannot resolve model '{name}': {err}", key=f"{self.table}.model.name") from err
         args = {**self.defaults, "seed": self.ctx.seed, **self.c.args}
         model = self.c.model.model_dump(mode="json")
-        fingerprint = hashlib.sha256(stable_json(
-            {"kind": self.kind, "model_name": name, "model": model, "args": args, "rows": rows}).encode()).hexdigest()
+        start = self.c.model.init_adapter  # its weights, not its path, decide whether a finished adapter is reused
+        start_sha = init_adapter_hash(start, f"{self.table}.model.init_adapter") if start else None
+        fingerprint = hashlib.sha256(stable_json({"kind": self.kind, "model_name": name, "model": model, "args": args,
+                                                  "rows": rows, "init_adapter_sha256": start_sha}).encode()).hexdigest()
         return {"kind": self.kind, "model_name": name, "model_path": str(path), "model": model, "args": args,
                 "table": self.table, "out_dir": str(out_dir.resolve()), "data": str((out_dir / "train_data.jsonl").resolve()),
                 "fingerprint": fingerprint, "n_examples": len(rows), "trl_version_expected": TRL_VERSION,
@@ -142,6 +144,19 @@ class _TRLTrainer:
         metrics_path = out_dir / "metrics.json"
         metrics = read_json_file(metrics_path) if metrics_path.exists() else {}
         return TrainResult(adapter_dir=adapter, metrics=metrics, log=read_log(out_dir / "train_log.jsonl"))
+
+
+def init_adapter_hash(adapter: str, key: str) -> str:
+    """sha256 of the adapter's config and weights; not an adapter folder: a one-line ConfigError."""
+    path = Path(adapter).expanduser()
+    files = [path / "adapter_config.json", *sorted(path.glob("adapter_model.*"))]
+    if not files[0].is_file() or len(files) < 2:
+        raise ConfigError(f"'{adapter}' is not a LoRA adapter (adapter_config.json and adapter_model.*) nor a run "
+                          "folder that trained one: run that recipe first", key=key)
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.read_bytes())
+    return h.hexdigest()
 
 
 def _jsonl(rows: Sequence[dict[str, Any]]) -> str:

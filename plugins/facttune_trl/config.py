@@ -8,11 +8,12 @@ outside its config: the base model, LoRA, 4-bit quantisation, dtype, chat format
 from __future__ import annotations
 
 import shlex
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from facttune_core import ConfigError, did_you_mean, runtime_field
+from facttune_core import ConfigError, FacttuneError, did_you_mean, runtime_field, trained_adapter
 
 from .trl_fields import DPO_CONFIG_TYPES, SFT_CONFIG_TYPES, type_problem
 
@@ -108,6 +109,10 @@ class ModelConfig(BaseModel):
     dtype: Literal["auto", "bfloat16", "float16", "float32"] = Field(
         "auto", description="weights / compute dtype. 'auto': bfloat16 where the hardware has it (Ampere+ "
         "GPUs; CPUs with AVX512-BF16 or AMX), else float32 (emulated bf16 is ~10x slower on an AVX2 CPU)")
+    init_adapter: str | None = Field(
+        None, description="continue training this LoRA adapter (a folder, or a run folder: its trained adapter) "
+        "instead of a new one; DPO's reference is then a frozen copy of it (FLAME: DPO from the SFT model); the "
+        "lora_* settings are the adapter's own")
     lora_r: int = Field(16, ge=1)
     lora_alpha: int = Field(32, ge=1)
     lora_dropout: float = Field(0.05, ge=0.0, lt=1.0)
@@ -125,6 +130,19 @@ class ModelConfig(BaseModel):
         "or a transformers device_map string")
     attn_implementation: str | None = None
     trust_remote_code: bool = False
+
+    @field_validator("init_adapter")
+    @classmethod
+    def _init_adapter(cls, v: str | None) -> str | None:
+        """A run folder → the adapter its train stage wrote (the job's fingerprint follows a retrained one)."""
+        if not v:
+            return None
+        if not (Path(v).expanduser() / "run.json").is_file():
+            return str(Path(v).expanduser().resolve())  # the worker runs in another folder
+        try:
+            return str(trained_adapter(v))
+        except FacttuneError as err:
+            raise ValueError(err.message) from None
 
     @field_validator("target_modules")
     @classmethod

@@ -298,6 +298,10 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
 
     dataset = Dataset.from_list(examples)
     model = load_model(job["model_path"], mc, dtype_name, use_cuda, bool(config.gradient_checkpointing), table)
+    peft_config = lora_config(mc)
+    if mc.init_adapter:  # continue that adapter; DPO: TRL keeps a frozen copy of it as the reference
+        from peft import PeftModel
+        model, peft_config = PeftModel.from_pretrained(model, mc.init_adapter, is_trainable=True), None
     total: list[int] = [0]
     t_init = time.perf_counter()
     callbacks = [progress_callback(log_path, total)]
@@ -309,12 +313,12 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
             emit("log", note=f"reference log-probs of {len(examples)} pairs, computed once before training")
         with cpu_lm_head(job.get("lm_head", "auto") == "auto" and not use_cuda) as head:
             trainer = DPOTrainer(model=model, ref_model=None, args=config, train_dataset=dataset,
-                                 processing_class=tokenizer, peft_config=lora_config(mc), callbacks=callbacks)
+                                 processing_class=tokenizer, peft_config=peft_config, callbacks=callbacks)
     else:
         from trl import SFTTrainer
 
         trainer = SFTTrainer(model=model, args=config, train_dataset=dataset, processing_class=tokenizer,
-                             peft_config=lora_config(mc), callbacks=callbacks)
+                             peft_config=peft_config, callbacks=callbacks)
     adapters_to_float32(trainer.model)
     init_seconds = time.perf_counter() - t_init  # includes the reference pass when precomputed
     if use_cuda:

@@ -1,0 +1,41 @@
+"""facttune_core.claim_scores' figures beside the FActScore: the share of words that gave no fact, and the
+evaluate summary's differences for facts per response and that share (hand-computed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from facttune_core import Claim, Response, Verdict, no_fact_share
+from facttune_core.run.evaluate import evaluation_rows, evaluation_summary
+
+TEXT = "Ada was born in Paris. She was a wonderful soul. She studied law in Lyon."  # 5 + 5 + 5 words
+
+
+def claim(i: int, sentence: str | None, idx: int | None, rid: str = "p/r0") -> Claim:
+    return Claim(id=f"{rid}/c{i}", response_id=rid, prompt_id=rid.split("/")[0], text=f"fact {i}", topic="Ada",
+                 sentence=sentence, sentence_index=idx)
+
+
+def test_no_fact_share_counts_the_words_of_sentences_that_gave_no_claim():
+    cs = [claim(0, "Ada was born in Paris.", 0), claim(1, "She studied law in Lyon.", 2),
+          claim(2, "She studied law in Lyon.", 2)]  # two facts of one sentence: its words count once
+    assert no_fact_share(TEXT, cs) == pytest.approx(5 / 15)
+    assert no_fact_share(TEXT, []) == pytest.approx(1.0)  # nothing checkable at all
+    assert no_fact_share("", cs) is None
+    assert no_fact_share(TEXT, [claim(0, None, None)]) is None  # claims that do not say where they came from
+
+
+def test_evaluate_reports_facts_per_response_and_the_no_fact_share_with_their_differences():
+    rb, ra = Response(id="p/r0", prompt_id="p", text=TEXT, topic="Ada"), Response(id="p/r1", prompt_id="p",
+                                                                                   text=TEXT, topic="Ada")
+    before = [claim(0, "Ada was born in Paris.", 0), claim(1, "She studied law in Lyon.", 2)]
+    after = [claim(0, "Ada was born in Paris.", 0, "p/r1")]
+    vs = [Verdict(claim_id=c.id, supported=c.id.endswith("c0")) for c in before + after]
+    rows = evaluation_rows("before", [rb], before, vs) + evaluation_rows("after", [ra], after, vs)
+    s = evaluation_summary(rows, n_boot=50)
+    assert s["variants"]["before"]["claims_per_response"] == 2 and s["variants"]["after"]["claims_per_response"] == 1
+    assert s["variants"]["before"]["no_fact_share"] == pytest.approx(5 / 15)
+    assert s["variants"]["after"]["no_fact_share"] == pytest.approx(10 / 15)
+    assert s["difference"]["claims"]["mean"] == pytest.approx(-1)
+    assert s["difference"]["no_fact_share"]["mean"] == pytest.approx(5 / 15)
+    assert s["difference"]["unsupported"]["mean"] == pytest.approx(-1)

@@ -1,0 +1,105 @@
+"""spacy/atomic: atomic facts from a dependency parse, on the real packaged spaCy pipeline.
+
+Each case is a sentence a small model writes, and the facts a person splitting it would write; the
+parse is spaCy's small English model, so the cases are ones it parses right."""
+
+from __future__ import annotations
+
+import pytest
+
+from facttune_core import Context, Response
+from facttune_core.testing import make_component
+
+pytest.importorskip("spacy")
+
+
+@pytest.fixture(scope="module")
+def extractor():
+    ctx = Context(key="extract.args")
+    ex = make_component("spacy/atomic", {}, ctx=ctx)
+    return ex, ctx
+
+
+def facts(extractor, text: str, topic: str = "Marie Curie") -> list[str]:
+    ex, _ = extractor
+    (claims,) = ex.extract([Response(id="p/r0", prompt_id="p", text=text, topic=topic)])
+    return [c.text for c in claims]
+
+
+def test_coordinated_nouns_and_a_relative_clause_split_into_facts_about_the_topic(extractor):
+    got = facts(extractor, "Marie Curie was a Polish physicist and chemist who won two Nobel Prizes.")
+    assert got == ["Marie Curie won two Nobel Prizes.", "Marie Curie was Polish.", "Marie Curie was a physicist.",
+                   "Marie Curie was a chemist."]
+
+
+def test_pronouns_become_the_topic_and_each_adverbial_is_a_fact(extractor):
+    got = facts(extractor, "Marie Curie was a scientist. She married Pierre Curie in 1895 and moved to Paris.")
+    assert "Marie Curie married Pierre Curie in 1895." in got
+    assert "Marie Curie moved to Paris." in got
+    assert all("She" not in f and " she " not in f for f in got)
+
+
+def test_a_lifespan_after_the_name_and_an_apposition_are_facts(extractor):
+    got = facts(extractor, "Johann Sebastian Bach (1685-1750) was born in Eisenach, a town in Thuringia.",
+                topic="Johann Sebastian Bach")
+    assert "Johann Sebastian Bach was born in 1685." in got
+    assert "Johann Sebastian Bach died in 1750." in got
+    assert "Johann Sebastian Bach was born in Eisenach." in got
+    assert "Eisenach was a town in Thuringia." not in got  # about the town, not the person: left out
+    anything = make_component("spacy/atomic", {"about": "any"})
+    (claims,) = anything.extract([Response(id="p/r0", prompt_id="p", topic="Johann Sebastian Bach",
+                                           text="Bach was born in Eisenach, a town in Thuringia.")])
+    assert "Eisenach was a town in Thuringia." in [c.text for c in claims]
+
+
+def test_coordinated_participles_share_their_place_and_become_finite(extractor):
+    got = facts(extractor, "Born and raised in Vienna, he became a famous composer.", topic="Alban Berg")
+    assert "Alban Berg was born in Vienna." in got
+    assert "Alban Berg was raised in Vienna." in got
+    assert "Alban Berg became a composer." in got  # praise left out of a kept fact
+
+
+def test_filler_gives_no_fact_and_is_counted(extractor):
+    ex, ctx = extractor
+    before = ctx.counters.get("filler_facts", 0)
+    got = facts(extractor, "Her legacy continues to inspire generations of scientists around the world.")
+    assert got == []
+    assert ctx.counters["filler_facts"] > before
+
+
+def test_praise_is_stripped_but_a_checkable_fact_in_it_stays(extractor):
+    got = facts(extractor, "She was a remarkable figure in the history of French science.")
+    assert got and all("remarkable" not in f for f in got)
+    assert any("French science" in f for f in got)
+
+
+def test_the_fragment_a_cut_off_response_ends_with_gives_no_fact(extractor):
+    ex, ctx = extractor
+    text = "Marie Curie was born in Warsaw. In 1903 she won the Nobel Prize in Physics with her husband Pierre"
+    got = facts(extractor, text)
+    assert "Marie Curie was born in Warsaw." in got
+    assert not any("Pierre" in f for f in got)
+    assert ctx.counters["truncated_facts"] >= 1
+
+
+def test_a_fact_repeated_in_a_response_counts_once(extractor):
+    got = facts(extractor, "Marie Curie was a physicist. Later in life, she was a physicist.")
+    assert got.count("Marie Curie was a physicist.") == 1
+
+
+def test_claims_carry_their_sentence_and_ids(extractor):
+    ex, _ = extractor
+    (claims,) = ex.extract([Response(id="p/r0", prompt_id="p", text="She was born in Warsaw. She studied in Paris.",
+                                     topic="Marie Curie")])
+    assert [c.id for c in claims] == ["p/r0/c0", "p/r0/c1"]
+    assert [c.sentence_index for c in claims] == [0, 1]
+    assert claims[1].sentence == "She studied in Paris."
+
+
+def test_a_missing_spacy_pipeline_is_one_line_naming_the_key():
+    from facttune_core import ComponentError
+
+    ex = make_component("spacy/atomic", {"spacy_model": "en_core_web_nope"})
+    with pytest.raises(ComponentError) as err:
+        ex.extract([Response(id="p/r0", prompt_id="p", text="She was born in Warsaw.", topic="Marie Curie")])
+    assert "spacy_model" in str(err.value) and "\n" not in str(err.value)
