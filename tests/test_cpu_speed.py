@@ -207,7 +207,7 @@ def test_trainer_choices_per_device() -> None:
     assert resolve_4bit(ModelConfig(load_in_4bit=True), use_cuda=False) is True
     args = {"per_device_train_batch_size": 4, "max_steps": 8}
     assert planned_epochs(args, 49) == pytest.approx(32 / 49)
-    assert precompute_ref(args, 49) is False  # bio.toml: 8 steps of 4 over 49 pairs, each pair seen once at most
+    assert precompute_ref(args, 49) is False  # 8 steps of 4 over 49 pairs: each pair seen once at most
     assert precompute_ref({**args, "max_steps": 150}, 361) is True  # the paper recipes: 1.7 times over
     assert precompute_ref({**args, "max_steps": 150}, 361, cpu_4bit=True) is False
     assert precompute_ref({"num_train_epochs": 2}, 10) is True
