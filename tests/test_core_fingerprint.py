@@ -15,7 +15,7 @@ import pytest
 from facttune_core import ClaimExtractor, ClaimVerifier, testing
 from facttune_core.contract import plugins
 from facttune_core.contract.registry import get_registry
-from facttune_core.fingerprint import _under_development, code_fingerprint, component_version
+from facttune_core.run.fingerprint import _under_development, code_fingerprint, component_version
 from facttune_core.testing import fake_recipe_text, run_recipe
 
 PLUGIN = '''
@@ -104,12 +104,12 @@ def test_a_regular_install_is_keyed_by_its_version_only(tmp_path):
     assert _under_development(Dist(None), mod)
 
 
-def test_core_components_hash_their_own_module_not_the_whole_core(fake_registry):
+def test_core_components_hash_their_own_plugin_not_the_whole_core(fake_registry):
     spec = get_registry().get(ClaimExtractor, "core/sentences")
-    from facttune_core import fingerprint
+    from facttune_core.run import fingerprint
 
-    files = [name for name, _ in fingerprint._source_files(sys.modules["facttune_core.builtin"])]
-    assert files == ["builtin.py"]
+    files = [name for name, _ in fingerprint._source_files(sys.modules["facttune_basic.components"])]
+    assert files == ["__init__.py", "components.py"]
     assert code_fingerprint(spec) is not None
 
 

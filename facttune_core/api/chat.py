@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..contract.records import Claim, Prompt, Response
-from ..estimate import CallEstimate, estimate_requests
-from ..prompts import extract_prompt, parse_fact_lines
-from ..text import merge_short_sentences, sentence_claims, split_sentences
+from ..scoring.prompts import extract_prompt, parse_fact_lines
+from ..scoring.text import merge_short_sentences, sentence_claims, split_sentences
+from .estimate import CallEstimate, estimate_requests
 from .runner import ChatRequest
 
 

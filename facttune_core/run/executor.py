@@ -12,13 +12,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..cache import CallCache
+from ..contract.cache import CallCache
 from ..contract.context import Context
 from ..contract.errors import DataError, FacttuneError
 from ..contract.records import Record
 from ..contract.registry import build_component, instantiate
-from ..fingerprint import component_version
-from ..store import PARTIAL, PartialWriter, iter_jsonl, make_dir, parse_record
+from ..contract.store import PARTIAL, PartialWriter, iter_jsonl, make_dir, parse_record
+from .fingerprint import component_version
 from .folders import StageResult, finish, finished, stage_dir, stage_key
 from .stages import Chain, Chunked, Job, Plan, Whole
 

@@ -15,13 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..cache import stable_json
+from ..contract.cache import stable_json
 from ..contract.errors import ConfigError, DataError
 from ..contract.records import Verdict
 from ..contract.registry import ComponentSpec
-from ..fingerprint import component_version
-from ..judging import guard_warning
-from ..store import (
+from ..contract.store import (
     MANIFEST,
     RECORDS,
     atomic_write_json,
@@ -31,6 +29,8 @@ from ..store import (
     read_stage_records,
     write_records,
 )
+from ..scoring.judging import guard_warning
+from .fingerprint import component_version
 
 
 def stage_key(upstream: str | None, stage: str, component: str | None, version: str | None,

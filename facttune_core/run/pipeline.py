@@ -13,19 +13,18 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..cache import CallCache
-from ..claim_scores import FactScoreRule
+from ..contract.cache import CallCache
 from ..contract.config import output_config
 from ..contract.errors import ConfigError
+from ..contract.locks import FolderLock
+from ..contract.paths import cache_dir
 from ..contract.records import Prompt
 from ..contract.registry import validate_args
-from ..locks import FolderLock
-from ..paths import cache_dir
-from ..recipe import Resolved
-from ..store import atomic_write_text
-from ..topics import check_prompt_topics
+from ..contract.store import atomic_write_text
+from ..scoring.claim_scores import FactScoreRule
 from .executor import Executor, Reporter
 from .folders import StageResult, claim_folder, clear_from, write_run_json
+from .recipe import Resolved
 from .stages import (
     EVALUATE,
     EXTRACT,
@@ -42,6 +41,7 @@ from .stages import (
     Plan,
     Stage,
 )
+from .topics import check_prompt_topics
 
 ORDER = [s.name for s in STAGES]
 

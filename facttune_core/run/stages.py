@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
-from ..claim_scores import FactScoreRule, join_claims
 from ..contract.context import Context
 from ..contract.errors import DataError
 from ..contract.protocols import (
@@ -45,9 +44,10 @@ from ..contract.records import (
     Verdict,
 )
 from ..contract.registry import ComponentSpec
-from ..pairs import PairsConfig
-from ..pairs import build as build_pairs
-from ..store import atomic_write_json, make_dir
+from ..contract.store import atomic_write_json, make_dir
+from ..scoring.claim_scores import FactScoreRule, join_claims
+from ..scoring.pairs import PairsConfig
+from ..scoring.pairs import build as build_pairs
 from .evaluate import evaluation_rows, evaluation_summary
 from .folders import StageResult
 
