@@ -24,14 +24,13 @@ from pydantic_core import PydanticUndefined, to_jsonable_python
 
 from ..contract.errors import ConfigError, did_you_mean
 from ..contract.hookspecs import KINDS
-from ..contract.needs import declared
 from ..contract.registry import ComponentSpec, Registry
+from ..run.needs import declared
+from ..run.stages import STAGES
 from ..run.tomlout import toml_value
 
-# component kind -> its recipe table
-TABLES = {"prompt_source": "data", "generator": "generate", "claim_extractor": "extract",
-          "evidence_retriever": "retrieve", "claim_verifier": "verify", "reward_combiner": "reward",
-          "trainer": "train"}
+# component kind -> its recipe table (the stage that builds it), in run order
+TABLES = {k.name: s.name for s in STAGES for k in KINDS if k.protocol is s.kind}
 KIND_HOOKS = {k.name: k.hook for k in KINDS}
 KIND_LABELS = {k.name: k.label for k in KINDS}
 

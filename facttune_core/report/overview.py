@@ -16,9 +16,10 @@ from rich.text import Text
 
 from ..contract.records import Pair, Reward, SFTExample, Verdict
 from ..contract.store import read_manifest
+from ..run.stages import ORDER
 from .html_parts import _load, _stage_dirs
 
-STAGE_ORDER = ("data", "generate", "extract", "retrieve", "verify", "reward", "pairs", "train", "evaluate")
+STAGE_ORDER = ORDER  # run/stages.py
 
 
 def run_overview(dirs: dict[str, Path]) -> dict[str, Any]:

@@ -7,96 +7,32 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, create_model
 
-from ..contract.config import output_config, validation_problems
+from ..contract.config import validation_problems
 from ..contract.errors import ConfigError, DataError, FacttuneError, ProblemList, did_you_mean
-from ..contract.needs import check_needs
 from ..contract.registry import ComponentSpec, get_registry, validate_args
 from ..contract.store import read_text_file
-from ..scoring.pairs import PairsConfig
-from .stages import STAGES as RUN_STAGES
+from .needs import check_needs
+from .stages import BY_NAME, STAGES, stage_of
+from .tables import ComponentTable, GenerateTable, ReportTable, RunTable, Strict, TrainTable
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-# the stage tables in run order, and the component kind each names (run/stages.py)
-STAGES: tuple[str, ...] = tuple(s.name for s in RUN_STAGES)
-COMPONENT_KINDS: dict[str, type] = {s.name: s.kind for s in RUN_STAGES if s.kind is not None}
+EvaluateTable = BY_NAME["evaluate"].table
 
+# the component kind each stage table names (run/stages.py declares it)
+COMPONENT_KINDS: dict[str, type] = {s.name: s.kind for s in STAGES if s.kind is not None}
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class RunTable(_Strict):
-    name: str = "run"
-    seed: int = 0
-    run_dir: str | None = Field(None, description="default: runs/<recipe name>")
-    cache: str | None = Field(None, description="call cache path; default <cache dir>/calls.sqlite")
-
-
-class ComponentTable(_Strict):
-    component: str
-    args: dict[str, Any] = Field(default_factory=dict)
-    chunk_size: int | None = Field(None, ge=1, description="items per resumable chunk")
-
-
-class GenerateTable(ComponentTable):
-    split: str = "train"
-
-
-class TrainTable(_Strict):
-    component: str
-    args: dict[str, Any] = Field(default_factory=dict)
-    model: dict[str, Any] = Field(default_factory=dict)
-    launcher: str | None = Field(None, description="how the trainer starts its worker process, e.g. "
-                                 "'accelerate launch --num_processes 2' (default: the trainer's own way)")
-
-
-class EvaluateTable(_Strict):
-    """Before/after on held-out prompts. ``extract`` / ``retrieve`` / ``verify`` override the main
-    chain's components for scoring (e.g. a belief-filtered or AQ recipe is still judged by FActScore);
-    ``reward`` scores both variants' responses with a reward combiner (its mean and the after-vs-before
-    win rate); ``group_by`` repeats every figure per value of a prompt.meta key."""
-
-    split: str = "test"
-    n: int = Field(1, ge=1, description="responses per held-out prompt")
-    generate: dict[str, Any] = Field(default_factory=dict, description="overrides of [generate].args")
-    bootstrap: int = Field(2000, ge=100)
-    limit: int | None = Field(None, ge=1, description="at most this many held-out prompts")
-    extract: ComponentTable | None = None
-    retrieve: ComponentTable | None = None
-    verify: ComponentTable | None = None
-    reward: ComponentTable | None = Field(None, description="a reward combiner scored on the held-out responses "
-                                          "(e.g. an instruction-following reward): mean and win rate, after vs before")
-    group_by: str | None = Field(None, description="a prompt.meta key (core/jsonl meta_fields, e.g. 'fact_seeking'): "
-                                 "every figure again per value")
-
-
-LATER_FIELDS: dict[str, tuple[str, ...]] = {"EvaluateTable": ("reward", "group_by")}
-
-
-class ReportTable(_Strict):
-    html: bool = True
-    plots: bool = True
-    max_drilldown: int = Field(200, ge=0, description="responses shown with per-claim detail")
-
-
-class Recipe(_Strict):
-    run: RunTable = Field(default_factory=RunTable)
-    data: ComponentTable | None = None  # required by `facttune run` and `validate` (load_recipe's `require`)
-    generate: GenerateTable | None = None
-    extract: ComponentTable | None = None
-    retrieve: ComponentTable | None = None
-    verify: ComponentTable | None = None
-    reward: ComponentTable | None = None
-    pairs: PairsConfig | None = None
-    train: TrainTable | None = None
-    evaluate: EvaluateTable | None = None
-    report: ReportTable = Field(default_factory=ReportTable)
+# a recipe: [run], a table per stage (as each stage declares it), [report]
+Recipe = create_model(  # type: ignore[call-overload]
+    "Recipe", __base__=Strict, run=(RunTable, Field(default_factory=RunTable)),
+    **{s.name: (s.table | None, None) for s in STAGES},  # [data] is required by run / validate (`require`)
+    report=(ReportTable, Field(default_factory=ReportTable)),
+)
 
 
 class Resolved:
@@ -113,7 +49,7 @@ class Resolved:
         return self.path.parent
 
     def stages(self) -> list[str]:
-        return [s for s in STAGES if getattr(self.recipe, s, None) is not None]
+        return [s.name for s in STAGES if getattr(self.recipe, s.name, None) is not None]
 
     def table(self, stage: str) -> Any:
         """The recipe table of ``stage`` or of an evaluate override such as ``evaluate.verify``."""
@@ -131,15 +67,7 @@ class Resolved:
 
     def stage_config(self, stage: str) -> dict[str, Any]:
         """What the stage key hashes for this stage (besides upstream, component and version)."""
-        table = self.table(stage)
-        if stage in self.configs:
-            out: dict[str, Any] = {"config": output_config(self.configs[stage])}
-            if isinstance(table, GenerateTable):
-                out["split"] = table.split
-            return out
-        # fields added later hash only when set, so finished stages of older recipes keep their keys
-        unset = {k for k in LATER_FIELDS.get(type(table).__name__, ()) if getattr(table, k) is None}
-        return {"config": table.model_dump(mode="json", exclude=unset)}
+        return stage_of(stage).key_config(self.table(stage), self.configs.get(stage))
 
 
 def parse_value(text: str) -> Any:
@@ -212,59 +140,29 @@ def resolve_raw(path: Path, raw: dict[str, Any], require: tuple[str, ...] = ("da
         raise ProblemList(_fix_keys(problems)) from None
     resolved = Resolved(path, recipe)
     registry = get_registry()
-    for stage, kind in COMPONENT_KINDS.items():
-        table = getattr(recipe, stage)
+    # each stage's component (its table, then the evaluate stage's overrides of it)
+    tables = [(s, s.name, getattr(recipe, s.name)) for s in STAGES if s.kind is not None]
+    tables += [(s, f"evaluate.{s.name}", getattr(recipe.evaluate, s.name) if recipe.evaluate else None)
+               for s in STAGES if s.override]
+    for stage, key, table in tables:
         if table is None:
             continue
         try:
-            spec = registry.get(kind, table.component)
+            spec = registry.get(stage.kind, table.component)  # type: ignore[arg-type]
         except FacttuneError as err:
-            problems.append(err.located(where, f"{stage}.component"))
+            problems.append(err.located(where, f"{key}.component"))
             continue
-        resolved.specs[stage] = spec
-        if stage == "train":
-            args: dict[str, Any] = {"args": table.args, "model": table.model}
-            if table.launcher is not None:  # a trainer that cannot take one says "unknown key"
-                args["launcher"] = table.launcher
-            prefix = "train"
-        else:
-            args, prefix = table.args, f"{stage}.args"
+        resolved.specs[key] = spec
+        prefix = stage.args_key(key)
         try:
-            resolved.configs[stage] = validate_args(spec, args, prefix, where, path.parent)
+            resolved.configs[key] = validate_args(spec, stage.component_args(table), prefix, where, path.parent)
         except ProblemList as pl:
             problems += pl.problems
         except FacttuneError as err:
             problems.append(err.located(where, prefix))
-    for sub in ("extract", "retrieve", "verify", "reward"):
-        table = getattr(recipe.evaluate, sub) if recipe.evaluate is not None else None
-        if table is None:
-            continue
-        stage = f"evaluate.{sub}"
-        try:
-            spec = registry.get(COMPONENT_KINDS[sub], table.component)
-        except FacttuneError as err:
-            problems.append(err.located(where, f"{stage}.component"))
-            continue
-        resolved.specs[stage] = spec
-        try:
-            resolved.configs[stage] = validate_args(spec, table.args, f"{stage}.args", where, path.parent)
-        except ProblemList as pl:
-            problems += pl.problems
-    if recipe.evaluate is not None and recipe.generate is None:
-        problems.append(ConfigError("evaluate needs a [generate] table (it re-generates on held-out prompts)",
-                                    where=where, key="evaluate"))
-    if recipe.evaluate is not None and recipe.generate is not None and "generate" in resolved.specs:
-        gen_fields = resolved.specs["generate"].config.model_fields
-        bad = [k for k in recipe.evaluate.generate if k not in gen_fields]
-        for k in bad:
-            problems.append(ConfigError(f"unknown key.{did_you_mean(k, list(gen_fields))}", where=where,
-                                        key=f"evaluate.generate.{k}"))
-    if recipe.train is not None and recipe.pairs is None:
-        problems.append(ConfigError("train needs a [pairs] table (pairs or SFT examples to train on)",
-                                    where=where, key="train"))
-    if recipe.pairs is not None and recipe.reward is None and recipe.pairs.mode != "sft":
-        problems.append(ConfigError(f"pairs mode '{recipe.pairs.mode}' needs a [reward] table", where=where,
-                                    key="pairs.mode"))
+    for stage in STAGES:
+        if getattr(recipe, stage.name) is not None:
+            problems += stage.check(resolved, where)
     problems += check_needs(resolved, where)
     if problems:
         raise ProblemList(problems)
@@ -290,4 +188,5 @@ def validate_with_context(spec: ComponentSpec, args: dict[str, Any], prefix: str
         raise err.located(where, prefix) from None
 
 
-__all__ = ["Recipe", "Resolved", "load_recipe", "resolve_raw", "STAGES", "COMPONENT_KINDS", "parse_value"]
+__all__ = ["COMPONENT_KINDS", "ComponentTable", "EvaluateTable", "GenerateTable", "Recipe", "Resolved", "TrainTable",
+           "load_recipe", "parse_value", "resolve_raw"]

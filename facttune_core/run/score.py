@@ -35,6 +35,7 @@ from ..scoring.claim_scores import (
 from ..scoring.text import split_sentences, word_count
 from .readers import CLAIMS, SCORE_META, SCORES
 from .score_input import ScoreInput, read_input
+from .stages import CLAIM_CHAIN
 
 if TYPE_CHECKING:
 
@@ -48,8 +49,8 @@ if TYPE_CHECKING:
 # dry run assumes for the verify stage when an API extractor's claims do not exist yet
 CLAIMS_PER_SENTENCE = 4.6
 
-# the stages that turn a given response into its scored claims
-CHAIN = ("extract", "retrieve", "verify")
+# the stages that turn a given response into its scored claims (declared in run/stages.py)
+CHAIN = tuple(s.name for s in CLAIM_CHAIN)
 
 
 # ---------------------------------------------------------------------------- the recipe

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 from ..contract.context import Context
 from ..contract.errors import DataError
 from ..contract.records import Prompt
+from .stages import ORDER
 
 if TYPE_CHECKING:
     from ..contract.cache import CallCache
     from .recipe import Resolved
 
-ORDER = ("data", "generate", "extract", "retrieve", "verify", "reward", "pairs", "train", "evaluate")
 
 
 def _reaches(until: str | None, stage: str) -> bool:

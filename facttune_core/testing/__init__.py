@@ -336,7 +336,8 @@ def make_component(name: str, args: Mapping[str, Any] | None = None, *, kind: st
     """
     from ..contract.hookspecs import KINDS
     from ..contract.registry import get_registry, instantiate
-    from ..run.recipe import COMPONENT_KINDS, validate_with_context
+    from ..run.recipe import validate_with_context
+    from ..run.stages import stage_for_kind
 
     KIND_LABELS = {k.name: k.label for k in KINDS}
 
@@ -352,9 +353,8 @@ def make_component(name: str, args: Mapping[str, Any] | None = None, *, kind: st
     if len(kinds) > 1:
         raise ConfigError(f"'{name}' names a component of several kinds ({', '.join(kinds)}): pass kind=")
     spec = reg.components[kinds[0]][name]
-    table = next(t for t, k in COMPONENT_KINDS.items() if k is spec.kind.protocol)
     base = Path(recipe_dir) if recipe_dir is not None else Path.cwd()
-    prefix = "train" if table == "train" else f"{table}.args"
+    prefix = stage_for_kind(spec.kind.protocol).args_key()
     config = validate_with_context(spec, dict(args or {}), prefix, "", base)
     if ctx is None:
         ctx = Context(key=prefix, recipe_path=base / "recipe.toml")

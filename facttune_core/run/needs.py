@@ -1,4 +1,5 @@
 """What a component needs from the rest of its recipe, checked by ``facttune validate``.
+Which stage satisfies a need is derived from the stages' declarations (run/stages.py).
 
 A component class declares it with a class attribute::
 
@@ -21,15 +22,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import ConfigError, FacttuneError, did_you_mean
+from ..contract.errors import ConfigError, FacttuneError, did_you_mean
+from .stages import BY_NAME, GIVEN, STAGES
 
-# need -> (the stage table that satisfies it, the data record kind that can stand in for it)
+# need -> (the stage table that satisfies it, the data record kind that can stand in for it): the
+# records of each stage whose output data may carry, then what a stage serves (run/stages.py)
 NEEDS: dict[str, tuple[str, str | None]] = {
-    "responses": ("generate", "responses"),
-    "claims": ("extract", "claims"),
-    "evidence": ("retrieve", "evidence"),
-    "verdicts": ("verify", "verdicts"),
-    "generator": ("generate", None),
+    **{record: (stage, record) for record, stage in GIVEN},
+    **{need: (s.name, None) for s in STAGES for need in s.serves},
 }
 
 
@@ -55,7 +55,7 @@ def check_needs(resolved: Any, where: str) -> list[FacttuneError]:
                     f"Known: {', '.join(NEEDS)}", where=where, key=key))
                 continue
             table, record = NEEDS[need]
-            if stage.startswith("evaluate.") and table in ("extract", "retrieve", "verify"):
+            if stage.startswith("evaluate.") and BY_NAME[table].claim_chain:
                 has_table = resolved.scoring_table(table) is not None
                 add = f"a [{table}] table or evaluate.{table}"
             else:
