@@ -152,7 +152,9 @@ class Stage:
       score`` run again on responses);
     - ``serves``: ``needs`` names it satisfies besides the records it writes (generate: ``generator``);
     - ``requires``: tables it cannot run without, and why;
-    - ``later_fields``: table fields added after the first release, hashed only when set (old keys hold).
+    - ``later_fields``: table fields added after the first release, hashed only when set (old keys hold);
+    - ``core_code``: the core modules (under facttune_core/) its own work depends on; its key hashes
+      them, with the science its component imports (run/fingerprint.py ``core_code``).
     """
 
     name: ClassVar[str]
@@ -168,6 +170,7 @@ class Stage:
     serves: ClassVar[tuple[str, ...]] = ()
     requires: ClassVar[tuple[tuple[str, str], ...]] = ()
     later_fields: ClassVar[tuple[str, ...]] = ()
+    core_code: ClassVar[tuple[str, ...]] = ()
 
     def args_key(self, table: str | None = None) -> str:
         """The recipe key its component's args are validated under (errors and ``ctx.key`` name it)."""

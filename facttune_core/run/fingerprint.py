@@ -12,17 +12,28 @@ stage key also hashes the plugin's source:
   (a source checkout shadowing an installed copy on ``PYTHONPATH``).
 
 The source is every ``.py`` file of the plugin's top-level package (or the single module of a
-one-file plugin), plus the module that defines the component's factory when it lies elsewhere. The
-core itself (``facttune_core``) is not hashed: a change there that alters outputs needs
-``--force-from``. Hashing a package's files takes milliseconds; it happens when a run computes
-its stage keys, never in ``facttune plugins`` or ``validate``.
+one-file plugin), plus the module that defines the component's factory when it lies elsewhere.
+
+**The core's own code** a result depends on is hashed for every component, however it is installed
+(``core_code``): the core modules of the science (``SCIENCE``: the judge prompts and parsers,
+sentence splitting, the FActScore count, metrics, pair rules, calibration, the chat components'
+logic, score-input parsing) that the component's plugin imports (``from facttune_core import
+verify_prompt`` → ``scoring/prompts.py``), plus those its stage declares (``Stage.core_code``: the
+reward stage's claim join, the pair rules, the evaluate stage's scoring), with the science modules
+they import in turn. Each is hashed as its syntax tree without docstrings, so a comment or a
+docstring edit keeps keys, and editing the judge prompt's text gives a new verify key. The rest of
+the core (the pipeline, the executor, the CLI) is not hashed: refactoring it recomputes nothing.
+Hashing takes milliseconds; it happens when a run computes its stage keys, never in ``facttune
+plugins`` or ``validate``.
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -99,3 +110,122 @@ def _hash_files(files: tuple[tuple[str, Path], ...]) -> str:
             continue
         h.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
     return h.hexdigest()[:12]
+
+
+# ---------------------------------------------------------------------------- the core's code
+
+HOME = Path(__file__).resolve().parents[1]  # facttune_core/: where its modules are imported from
+CORE = HOME  # where their code is read (tests point it at a copy)
+SCIENCE = ("scoring/", "api/chat.py", "run/score_input.py")
+
+
+def core_code(declared: Iterable[str], spec: ComponentSpec | None) -> dict[str, str]:
+    """``{core module (path under facttune_core/): hash}`` of the core code a stage's result depends
+    on: ``declared`` (the stage's ``core_code``) and the science modules ``spec``'s plugin imports,
+    closed over the science modules those import. Empty: none (the key then hashes nothing more)."""
+    todo = [*declared, *(_component_core_modules(spec) if spec is not None else ())]
+    seen: set[str] = set()
+    while todo:
+        mod = todo.pop()
+        if mod in seen or not (CORE / mod).is_file():
+            continue
+        seen.add(mod)
+        todo += [m for m in _core_imports(CORE / mod, mod) if _is_science(m)]
+    return {m: _tree_hash(CORE / m) for m in sorted(seen)}
+
+
+def _is_science(mod: str) -> bool:
+    return any(mod == s or (s.endswith("/") and mod.startswith(s)) for s in SCIENCE)
+
+
+def _component_core_modules(spec: ComponentSpec) -> set[str]:
+    """The science modules imported by the component's plugin (its package's files) and factory module."""
+    from ..contract.plugins import get_plugin_manager
+
+    plugin = get_plugin_manager().get_plugin(spec.plugin)
+    factory_module = sys.modules.get(getattr(spec.factory, "__module__", "") or "")
+    files: set[tuple[str, Path]] = set()
+    for m in (plugin, factory_module):
+        if isinstance(m, ModuleType):
+            files |= set(_source_files(m))
+    out: set[str] = set()
+    for _, path in files:
+        out |= {m for m in _core_imports(path, _module_path(path)) if _is_science(m)}
+    return out
+
+
+def _module_path(path: Path) -> str | None:
+    """``scoring/text.py`` for a file of the core, else None."""
+    try:
+        return path.resolve().relative_to(HOME).as_posix()
+    except ValueError:
+        return None
+
+
+def _public_names() -> dict[str, str]:
+    """Each name ``facttune_core`` exports → the core module (path) that defines it."""
+    out: dict[str, str] = {}
+    for node in ast.parse((CORE / "__init__.py").read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
+            for a in node.names:
+                out[a.asname or a.name] = node.module.replace(".", "/") + ".py"
+    return out
+
+
+def _resolve(base: list[str], dotted: str) -> str | None:
+    """A dotted module under facttune_core/ (``[*base, dotted]``) as a path: a module or a package."""
+    parts = [*base, *[p for p in dotted.split(".") if p]]
+    for cand in ("/".join(parts) + ".py", "/".join([*parts, "__init__.py"])):
+        if (CORE / cand).is_file():
+            return cand
+    return None
+
+
+def _core_imports(path: Path, mod: str | None) -> set[str]:
+    """The core modules (paths under facttune_core/) a file imports, anywhere in its body: names of
+    ``facttune_core`` by the module defining them, submodules directly, relative imports resolved."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return set()
+    package = mod.split("/")[:-1] if mod else None
+    public: dict[str, str] | None = None
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                if package is None:
+                    continue
+                base = package[: len(package) - node.level + 1]
+                dotted = node.module or ""
+            elif node.module == "facttune_core":
+                public = public if public is not None else _public_names()
+                out |= {public[a.name] for a in node.names if a.name in public}
+                continue
+            elif node.module and node.module.startswith("facttune_core."):
+                base, dotted = [], node.module.split(".", 1)[1]
+            else:
+                continue
+            for a in node.names:
+                hit = _resolve(base, f"{dotted}.{a.name}") or _resolve(base, dotted)
+                if hit:
+                    out.add(hit)
+        elif isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name.startswith("facttune_core."):
+                    hit = _resolve([], a.name.split(".", 1)[1])
+                    if hit:
+                        out.add(hit)
+    return out
+
+
+def _tree_hash(path: Path) -> str:
+    """A short hash of a module's syntax tree without docstrings (comments and layout never count)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) and body
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+    return hashlib.sha256(ast.dump(tree, include_attributes=False).encode()).hexdigest()[:12]

@@ -34,9 +34,11 @@ from .fingerprint import component_version
 
 
 def stage_key(upstream: str | None, stage: str, component: str | None, version: str | None,
-              config: Any) -> str:
-    blob = stable_json({"up": upstream, "stage": stage, "component": component, "version": version,
-                        "config": config})
+              config: Any, core: dict[str, str] | None = None) -> str:
+    """The hash of what a stage's result depends on: the upstream key, the stage, its component's name
+    and version, its output-relevant config and (when any) the core code it depends on."""
+    fields = {"up": upstream, "stage": stage, "component": component, "version": version, "config": config}
+    blob = stable_json({**fields, "core": core} if core else fields)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 

@@ -147,6 +147,7 @@ class RewardStage(Chunked):
 
     name, kind, chunk = "reward", RewardCombiner, 16
     reads, writes, override = ("prompts", "responses", "claims", "evidence", "verdicts"), ("rewards",), True
+    core_code = ("scoring/claim_scores.py",)  # the claim → evidence → verdict join a combiner sees
 
     def items(self, chain: Chain, plan: Plan) -> list[Any]:
         return chain.scored()
@@ -164,6 +165,7 @@ class Pairs(Whole):
 
     name, table = "pairs", PairsConfig
     reads, writes = ("prompts", "responses", "rewards"), ("pairs", "sft")
+    core_code = ("scoring/pairs.py",)
 
     def check(self, resolved: Any, where: str) -> list[FacttuneError]:
         recipe = resolved.recipe
@@ -235,6 +237,7 @@ class Evaluate(Whole):
     reads = ("prompts",)
     requires = (("generate", "it re-generates on held-out prompts"),)
     later_fields = ("reward", "group_by")
+    core_code = ("run/evaluate.py",)  # with the FActScore count and the bootstrap it imports
 
     def check(self, resolved: Any, where: str) -> list[FacttuneError]:
         problems = super().check(resolved, where)
