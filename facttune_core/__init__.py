@@ -46,6 +46,7 @@ from .contract.errors import (
     UnknownComponentError,
     did_you_mean,
 )
+from .contract.extras import import_extra
 from .contract.hookspecs import Register, RegisterModel, hookimpl, hookspec
 from .contract.locks import FolderLock
 from .contract.paths import cache_dir
@@ -138,7 +139,7 @@ __all__ = [
     "Prompt", "Response", "Claim", "Passage", "Evidence", "Verdict", "Reward", "Pair", "SFTExample", "ScoredResponse",
     "Decoding",
     "FacttuneError", "ConfigError", "UnknownComponentError", "DuplicateComponentError", "DataError", "ComponentError",
-    "did_you_mean",
+    "did_you_mean", "import_extra",
     # shared logic
     "extract_prompt", "parse_fact_lines", "verify_prefix", "verify_suffix", "verify_prompt", "belief_prefix",
     "belief_prompt", "parse_true_false", "p_true_from_logprobs", "TRUE_WORDS", "FALSE_WORDS", "CHAT_EXTRACT_SYSTEM",

@@ -13,6 +13,7 @@ import typer
 from rich.table import Table
 
 from ..contract.errors import FacttuneError, ProblemList
+from ..contract.extras import component_extras, plugin_extras, unavailable
 from ..contract.hookspecs import KINDS
 from ..contract.plugins import get_plugin_manager, plugin_info
 from ..contract.registry import get_registry
@@ -142,24 +143,34 @@ def report(run_dir: Path) -> None:
 
 @app.command()
 def plugins(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False) -> None:
-    """List installed plugins, their versions and the components each provides, by kind."""
+    """List installed plugins, their versions and the components each provides, by kind; a plugin
+    (or component) whose extra is not installed is marked unavailable, with the line that installs it."""
     try:
         reg = get_registry()
     except FacttuneError as err:
         fail(err, 1)
-    infos = plugin_info(get_plugin_manager())
+    pm = get_plugin_manager()
+    infos = plugin_info(pm)
     data: list[dict[str, Any]] = []
     for info in infos:
         comps: dict[str, list[str]] = {}
+        needs: dict[str, str] = {}  # component -> why it is unavailable (beyond its plugin's extra)
         for kind, table in reg.components.items():
             names = sorted(n for n, s in table.items() if s.plugin == info.name)
             if names:
                 comps[kind] = names
+            needs.update({n: why for n in names if (why := unavailable(*component_extras(table[n]))) is not None})
         models = sorted(a for a, m in reg.models.items() if m.plugin == info.name)
         entry: dict[str, Any] = {"name": info.name, "version": info.version, "module": info.module,
                                  "distribution": info.distribution, "components": comps}
         if models:
             entry["models"] = models
+        why = unavailable(*plugin_extras(info.name, pm.get_plugin(info.name)))
+        entry["available"] = why is None
+        if why is not None:
+            entry["unavailable"] = why
+        if needs:
+            entry["unavailable_components"] = {n: w for n, w in needs.items() if w != why}
         data.append(entry)
     if as_json:
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
@@ -172,6 +183,9 @@ def plugins(as_json: Annotated[bool, typer.Option("--json", help="Machine-readab
         lines = [f"{labels[k]}: {', '.join(v)}" for k, v in e["components"].items()]
         if e.get("models"):
             lines.append(f"models: {', '.join(e['models'])}")
+        if e.get("unavailable"):
+            lines.append(f"unavailable: {e['unavailable']}")
+        lines += [f"{n} unavailable: {w}" for n, w in (e.get("unavailable_components") or {}).items()]
         t.add_row(e["name"], e["version"], "\n".join(lines) or "-")
     console.print(t)
 

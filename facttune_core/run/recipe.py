@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, ValidationError, create_model
 
 from ..contract.config import validation_problems
 from ..contract.errors import ConfigError, DataError, FacttuneError, ProblemList, did_you_mean
+from ..contract.extras import check_available
 from ..contract.registry import ComponentSpec, get_registry, validate_args
 from ..contract.store import read_text_file
 from .needs import check_needs
@@ -149,6 +150,7 @@ def resolve_raw(path: Path, raw: dict[str, Any], require: tuple[str, ...] = ("da
             continue
         try:
             spec = registry.get(stage.kind, table.component)  # type: ignore[arg-type]
+            check_available(spec, where, f"{key}.component")  # its extra is installed
         except FacttuneError as err:
             problems.append(err.located(where, f"{key}.component"))
             continue

@@ -334,6 +334,7 @@ def make_component(name: str, args: Mapping[str, Any] | None = None, *, kind: st
     unknown key. Did you mean 'units'?``). ``recipe_dir``: where relative paths in args resolve
     (default: the current folder). ``ctx``: default a fresh Context with an in-memory call cache.
     """
+    from ..contract.extras import check_available
     from ..contract.hookspecs import KINDS
     from ..contract.registry import get_registry, instantiate
     from ..run.recipe import validate_with_context
@@ -355,6 +356,7 @@ def make_component(name: str, args: Mapping[str, Any] | None = None, *, kind: st
     spec = reg.components[kinds[0]][name]
     base = Path(recipe_dir) if recipe_dir is not None else Path.cwd()
     prefix = stage_for_kind(spec.kind.protocol).args_key()
+    check_available(spec, key=prefix)  # as a recipe does, before its args
     config = validate_with_context(spec, dict(args or {}), prefix, "", base)
     if ctx is None:
         ctx = Context(key=prefix, recipe_path=base / "recipe.toml")

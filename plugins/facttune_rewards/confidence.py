@@ -258,6 +258,8 @@ def agrees(sample: str, entity: str) -> bool:
 class NEReward:
     """FactTune NE: resample each entity of the response from its prefix; agreement, mean per response."""
 
+    extras = ("spacy",)
+
     class Config(BaseModel):
         model_config = ConfigDict(extra="forbid")
         name: str = Field("ne", min_length=1)
