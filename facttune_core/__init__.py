@@ -12,7 +12,15 @@ tests/test_core_layout.py checks). Nothing here imports torch, transformers or a
 
 from __future__ import annotations
 
-from .api.chat import ChatClaimsMixin, sampled_responses
+from .api.chat import (
+    ChatBelief,
+    ChatClaims,
+    ChatClaimsMixin,
+    ChatComponent,
+    ChatGenerator,
+    ChatTrueFalse,
+    sampled_responses,
+)
 from .api.estimate import CallEstimate, estimate_requests
 from .api.limits import RateLimiter
 from .api.prices import PriceTable
@@ -153,6 +161,7 @@ __all__ = [
     "ApiConfig", "ApiRunner", "ChatBackend", "ChatRequest", "ChatResult", "Failure", "MalformedResponse",
     "PriceTable", "RateLimiter", "backoff_delay", "retry_after_seconds", "http_failure", "connection_failure",
     "shared_ssl_context", "run_sync", "CallEstimate", "estimate_requests", "ChatClaimsMixin", "sampled_responses",
+    "ChatComponent", "ChatGenerator", "ChatClaims", "ChatTrueFalse", "ChatBelief",
     # the run engine
     "load_recipe", "Pipeline", "ScoreInput", "read_score_input", "Reporter", "StageResult", "trained_adapter",
     "__version__",
