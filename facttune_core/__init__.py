@@ -54,7 +54,7 @@ from .contract.errors import (
     UnknownComponentError,
     did_you_mean,
 )
-from .contract.extras import import_extra
+from .contract.extras import SPACY_MODELS, import_extra, load_spacy
 from .contract.hookspecs import Register, RegisterModel, hookimpl, hookspec
 from .contract.locks import FolderLock
 from .contract.paths import cache_dir
@@ -84,7 +84,7 @@ from .contract.records import (
     SFTExample,
     Verdict,
 )
-from .contract.registry import build_component, get_registry, model_aliases, resolve_model
+from .contract.registry import build_component, get_registry, model_aliases, resolve_model, validate_args
 from .contract.store import (
     atomic_write_json,
     atomic_write_text,
@@ -113,6 +113,7 @@ from .scoring.claim_scores import (
     no_fact_share,
     score_claims,
     score_counts,
+    scored_responses,
     summarize_scores,
 )
 from .scoring.judging import Calibration, auroc
@@ -141,19 +142,19 @@ __version__ = "0.1.0"
 __all__ = [
     # the contract
     "hookimpl", "hookspec", "Register", "RegisterModel", "Context", "runtime_field", "output_config", "ExistingPath",
-    "build_component", "get_registry", "model_aliases", "resolve_model",
+    "build_component", "get_registry", "model_aliases", "resolve_model", "validate_args",
     "PromptSource", "Generator", "GeneratorConfig", "ClaimExtractor", "EvidenceRetriever", "ClaimVerifier",
     "RewardCombiner", "Trainer", "DataBundle", "TrainData", "TrainResult",
     "Prompt", "Response", "Claim", "Passage", "Evidence", "Verdict", "Reward", "Pair", "SFTExample", "ScoredResponse",
     "Decoding",
     "FacttuneError", "ConfigError", "UnknownComponentError", "DuplicateComponentError", "DataError", "ComponentError",
-    "did_you_mean", "import_extra",
+    "did_you_mean", "import_extra", "load_spacy", "SPACY_MODELS",
     # shared logic
     "extract_prompt", "parse_fact_lines", "verify_prefix", "verify_suffix", "verify_prompt", "belief_prefix",
     "belief_prompt", "parse_true_false", "p_true_from_logprobs", "TRUE_WORDS", "FALSE_WORDS", "CHAT_EXTRACT_SYSTEM",
     "CHAT_TRUE_FALSE_SYSTEM", "split_sentences", "merge_short_sentences", "sentence_claims", "slug",
     "factscore", "f1_at_k", "summarize", "paired_bootstrap", "FactScoreRule", "JoinedClaim", "join_claims", "expected_factscore", "no_fact_share",
-    "ClaimCounts", "count_verdicts", "ResponseScore", "score_counts", "score_claims", "summarize_scores", "PairsConfig", "Selection", "build_pairs",
+    "ClaimCounts", "count_verdicts", "ResponseScore", "score_counts", "score_claims", "summarize_scores", "scored_responses", "PairsConfig", "Selection", "build_pairs",
     "atomic_write_json", "atomic_write_text", "file_sha256", "iter_jsonl", "read_json_file", "read_text_file", "refuse_overwrite",
     "json_object_with", "FolderLock", "CallCache", "call_key", "stable_json", "cache_dir",
     "native_bf16", "plot_curves", "Calibration", "auroc",

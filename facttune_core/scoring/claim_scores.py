@@ -20,7 +20,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from ..contract.records import Claim, Evidence, Verdict
+from ..contract.errors import DataError
+from ..contract.records import Claim, Evidence, Prompt, Response, ScoredResponse, Verdict
 from .metrics import f1_at_k, factscore
 from .text import word_count
 
@@ -94,6 +95,27 @@ def join_claims(claims: Iterable[Claim], evidence: Iterable[Evidence] = (),
     out: dict[str, list[JoinedClaim]] = {}
     for c in claims:
         out.setdefault(c.response_id, []).append(JoinedClaim(c, emap.get(c.id), vmap.get(c.id)))
+    return out
+
+
+def scored_responses(prompts: Iterable[Prompt], responses: Iterable[Response], claims: Iterable[Claim],
+                     evidence: Iterable[Evidence] = (), verdicts: Iterable[Verdict] = (), *,
+                     require_verdicts: bool = False) -> list[ScoredResponse]:
+    """Each response with its prompt and its claims joined with their evidence and verdict (what a
+    reward combiner sees). ``require_verdicts``: a claim without a verdict is an error."""
+    by_id = {p.id: p for p in prompts}
+    joined = join_claims(claims, evidence, verdicts)
+    out = []
+    for r in responses:
+        js = joined.get(r.id, [])
+        missing = [j.claim.id for j in js if j.verdict is None]
+        if require_verdicts and missing:
+            raise DataError(f"claim '{missing[0]}' has no verdict", key="verify")
+        if r.prompt_id not in by_id:
+            raise DataError(f"response '{r.id}' names unknown prompt '{r.prompt_id}'", key="data")
+        out.append(ScoredResponse(prompt=by_id[r.prompt_id], response=r, claims=tuple(j.claim for j in js),
+                                  verdicts=tuple(j.verdict for j in js if j.verdict is not None),
+                                  evidence=tuple(j.evidence for j in js)))
     return out
 
 
@@ -252,5 +274,5 @@ def summarize_scores(scores: Sequence[ResponseScore], words: Sequence[int],
 
 
 __all__ = ["ClaimCounts", "FactScoreRule", "JoinedClaim", "ResponseScore", "count_verdicts", "expected_factscore",
-           "join_claims", "no_fact_share",
+           "join_claims", "no_fact_share", "scored_responses",
            "score_claims", "score_counts", "score_of_row", "summarize_scores"]

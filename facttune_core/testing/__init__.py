@@ -336,8 +336,7 @@ def make_component(name: str, args: Mapping[str, Any] | None = None, *, kind: st
     """
     from ..contract.extras import check_available
     from ..contract.hookspecs import KINDS
-    from ..contract.registry import get_registry, instantiate
-    from ..run.recipe import validate_with_context
+    from ..contract.registry import get_registry, instantiate, validate_args
     from ..run.stages import stage_for_kind
 
     KIND_LABELS = {k.name: k.label for k in KINDS}
@@ -357,7 +356,7 @@ def make_component(name: str, args: Mapping[str, Any] | None = None, *, kind: st
     base = Path(recipe_dir) if recipe_dir is not None else Path.cwd()
     prefix = stage_for_kind(spec.kind.protocol).args_key()
     check_available(spec, key=prefix)  # as a recipe does, before its args
-    config = validate_with_context(spec, dict(args or {}), prefix, "", base)
+    config = validate_args(spec, dict(args or {}), prefix, "", base)
     if ctx is None:
         ctx = Context(key=prefix, recipe_path=base / "recipe.toml")
     return instantiate(spec, config, ctx)
