@@ -150,7 +150,10 @@ def _component_core_modules(spec: ComponentSpec) -> set[str]:
             files |= set(_source_files(m))
     out: set[str] = set()
     for _, path in files:
-        out |= {m for m in _core_imports(path, _module_path(path)) if _is_science(m)}
+        mod = _module_path(path)
+        if mod is not None and _is_science(mod):  # a component the core's science defines itself
+            out.add(mod)
+        out |= {m for m in _core_imports(path, mod) if _is_science(m)}
     return out
 
 

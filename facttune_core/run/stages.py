@@ -1,6 +1,10 @@
-"""The stages as data. Each stage is one small object: the recipe table it reads (also its folder's
-name), the Protocol of the component it builds, the records it reads from the chain so far and the
-records it writes. The executor does the rest (folders, keys, chunks, resume, manifests).
+"""The stages, each declared once: one small object per stage, whose class attributes (listed on
+``Stage`` in run/chain.py) say its recipe table (also its folder's name), the Protocol of the
+component it builds, the records it reads and writes, whether it trains, what the evaluate stage
+may replace, what it requires and the core code it depends on; its ``bind`` takes what it needs from
+the rest of the recipe. Everything else is derived from these (the ``Recipe`` model, validation,
+plans, needs, describe, the overview, the testing kit). The executor does the rest (folders, keys,
+chunks, resume, manifests).
 
 ``data → generate → extract → retrieve → verify → reward → pairs → train → evaluate``
 
