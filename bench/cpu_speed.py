@@ -234,7 +234,7 @@ def child(a: argparse.Namespace) -> dict[str, Any]:
     import torch
 
     from facttune_core import native_bf16, resolve_model
-    from facttune_core.devices import cpu_kind
+    from facttune_core.contract.devices import cpu_kind
 
     res: dict[str, Any] = {"mode": a.child, "cpu": cpu_kind(), "threads": torch.get_num_threads(),
                            "loadavg_start": os.getloadavg()[0]}

@@ -48,7 +48,7 @@ from facttune_core import (
     build_component,
     cache_dir,
 )
-from facttune_core.judging import fit_logistic
+from facttune_core.scoring.judging import fit_logistic
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "recipes" / "data" / "flame"

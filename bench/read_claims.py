@@ -25,7 +25,7 @@ from typing import Any
 from facttune_judges import text
 
 from facttune_core import Claim, Evidence, Response, Verdict, paired_bootstrap, read_json_file
-from facttune_core.store import read_records
+from facttune_core.contract.store import read_records
 
 
 def _records(folder: Path, stage: str) -> list[Any]:

@@ -12,7 +12,16 @@ tests/test_core_layout.py checks). Nothing here imports torch, transformers or a
 
 from __future__ import annotations
 
-from .api.chat import ChatClaimsMixin, sampled_responses
+from .api.chat import (
+    ChatBelief,
+    ChatClaims,
+    ChatClaimsMixin,
+    ChatComponent,
+    ChatGenerator,
+    ChatTrueFalse,
+    sampled_responses,
+)
+from .api.estimate import CallEstimate, estimate_requests
 from .api.limits import RateLimiter
 from .api.prices import PriceTable
 from .api.retry import (
@@ -32,22 +41,10 @@ from .api.runner import (
     run_sync,
     shared_ssl_context,
 )
-from .cache import CallCache, call_key, stable_json
-from .claim_scores import (
-    ClaimCounts,
-    FactScoreRule,
-    JoinedClaim,
-    ResponseScore,
-    count_verdicts,
-    expected_factscore,
-    join_claims,
-    no_fact_share,
-    score_claims,
-    score_counts,
-    summarize_scores,
-)
+from .contract.cache import CallCache, call_key, stable_json
 from .contract.config import ExistingPath, output_config, runtime_field
 from .contract.context import Context
+from .contract.devices import native_bf16
 from .contract.errors import (
     ComponentError,
     ConfigError,
@@ -57,7 +54,10 @@ from .contract.errors import (
     UnknownComponentError,
     did_you_mean,
 )
+from .contract.extras import SPACY_MODELS, import_extra, load_spacy
 from .contract.hookspecs import Register, RegisterModel, hookimpl, hookspec
+from .contract.locks import FolderLock
+from .contract.paths import cache_dir
 from .contract.protocols import (
     ClaimExtractor,
     ClaimVerifier,
@@ -84,17 +84,43 @@ from .contract.records import (
     SFTExample,
     Verdict,
 )
-from .contract.registry import build_component, get_registry, model_aliases, resolve_model
-from .devices import native_bf16
-from .estimate import CallEstimate, estimate_requests
-from .judging import Calibration, auroc
-from .locks import FolderLock
-from .metrics import f1_at_k, factscore, paired_bootstrap, summarize
-from .pairs import PairsConfig, Selection
-from .pairs import build as build_pairs
-from .paths import cache_dir
-from .plots import plot_curves
-from .prompts import (
+from .contract.registry import build_component, get_registry, model_aliases, resolve_model, validate_args
+from .contract.store import (
+    atomic_write_json,
+    atomic_write_text,
+    file_sha256,
+    iter_jsonl,
+    json_object_with,
+    read_json_file,
+    read_text_file,
+    refuse_overwrite,
+)
+from .report.plots import plot_curves
+from .run.executor import Reporter
+from .run.folders import StageResult, trained_adapter
+from .run.pipeline import Pipeline
+from .run.recipe import load_recipe
+from .run.score_input import ScoreInput
+from .run.score_input import read_input as read_score_input
+from .scoring.claim_scores import (
+    ClaimCounts,
+    FactScoreRule,
+    JoinedClaim,
+    ResponseScore,
+    count_verdicts,
+    expected_factscore,
+    join_claims,
+    no_fact_share,
+    score_claims,
+    score_counts,
+    scored_responses,
+    summarize_scores,
+)
+from .scoring.judging import Calibration, auroc
+from .scoring.metrics import f1_at_k, factscore, paired_bootstrap, summarize
+from .scoring.pairs import PairsConfig, Selection
+from .scoring.pairs import build as build_pairs
+from .scoring.prompts import (
     CHAT_EXTRACT_SYSTEM,
     CHAT_TRUE_FALSE_SYSTEM,
     FALSE_WORDS,
@@ -109,47 +135,35 @@ from .prompts import (
     verify_prompt,
     verify_suffix,
 )
-from .recipe import load_recipe
-from .run.executor import Reporter
-from .run.folders import StageResult, trained_adapter
-from .run.pipeline import Pipeline
-from .store import (
-    atomic_write_json,
-    atomic_write_text,
-    iter_jsonl,
-    json_object_with,
-    read_json_file,
-    read_text_file,
-    refuse_overwrite,
-)
-from .text import merge_short_sentences, sentence_claims, slug, split_sentences
+from .scoring.text import merge_short_sentences, sentence_claims, slug, split_sentences
 
 __version__ = "0.1.0"
 
 __all__ = [
     # the contract
     "hookimpl", "hookspec", "Register", "RegisterModel", "Context", "runtime_field", "output_config", "ExistingPath",
-    "build_component", "get_registry", "model_aliases", "resolve_model",
+    "build_component", "get_registry", "model_aliases", "resolve_model", "validate_args",
     "PromptSource", "Generator", "GeneratorConfig", "ClaimExtractor", "EvidenceRetriever", "ClaimVerifier",
     "RewardCombiner", "Trainer", "DataBundle", "TrainData", "TrainResult",
     "Prompt", "Response", "Claim", "Passage", "Evidence", "Verdict", "Reward", "Pair", "SFTExample", "ScoredResponse",
     "Decoding",
     "FacttuneError", "ConfigError", "UnknownComponentError", "DuplicateComponentError", "DataError", "ComponentError",
-    "did_you_mean",
+    "did_you_mean", "import_extra", "load_spacy", "SPACY_MODELS",
     # shared logic
     "extract_prompt", "parse_fact_lines", "verify_prefix", "verify_suffix", "verify_prompt", "belief_prefix",
     "belief_prompt", "parse_true_false", "p_true_from_logprobs", "TRUE_WORDS", "FALSE_WORDS", "CHAT_EXTRACT_SYSTEM",
     "CHAT_TRUE_FALSE_SYSTEM", "split_sentences", "merge_short_sentences", "sentence_claims", "slug",
     "factscore", "f1_at_k", "summarize", "paired_bootstrap", "FactScoreRule", "JoinedClaim", "join_claims", "expected_factscore", "no_fact_share",
-    "ClaimCounts", "count_verdicts", "ResponseScore", "score_counts", "score_claims", "summarize_scores", "PairsConfig", "Selection", "build_pairs",
-    "atomic_write_json", "atomic_write_text", "iter_jsonl", "read_json_file", "read_text_file", "refuse_overwrite",
+    "ClaimCounts", "count_verdicts", "ResponseScore", "score_counts", "score_claims", "summarize_scores", "scored_responses", "PairsConfig", "Selection", "build_pairs",
+    "atomic_write_json", "atomic_write_text", "file_sha256", "iter_jsonl", "read_json_file", "read_text_file", "refuse_overwrite",
     "json_object_with", "FolderLock", "CallCache", "call_key", "stable_json", "cache_dir",
     "native_bf16", "plot_curves", "Calibration", "auroc",
     # the API layer
     "ApiConfig", "ApiRunner", "ChatBackend", "ChatRequest", "ChatResult", "Failure", "MalformedResponse",
     "PriceTable", "RateLimiter", "backoff_delay", "retry_after_seconds", "http_failure", "connection_failure",
     "shared_ssl_context", "run_sync", "CallEstimate", "estimate_requests", "ChatClaimsMixin", "sampled_responses",
+    "ChatComponent", "ChatGenerator", "ChatClaims", "ChatTrueFalse", "ChatBelief",
     # the run engine
-    "load_recipe", "Pipeline", "Reporter", "StageResult", "trained_adapter",
+    "load_recipe", "Pipeline", "ScoreInput", "read_score_input", "Reporter", "StageResult", "trained_adapter",
     "__version__",
 ]

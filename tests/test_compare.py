@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from facttune_core import DataError
-from facttune_core.compare import compare, compare_table, load_folder, write_outputs
 from facttune_core.contract.errors import ConfigError
-from facttune_core.recipe import load_recipe
+from facttune_core.report.compare import compare, compare_table, load_folder, write_outputs
 from facttune_core.run.pipeline import Pipeline
-from facttune_core.scoring import score
+from facttune_core.run.recipe import load_recipe
+from facttune_core.run.score import score
 from facttune_core.testing import fake_recipe_text
 
 SCORE_RECIPE = """

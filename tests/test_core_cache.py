@@ -102,8 +102,9 @@ def test_jsonl_reading_errors_are_one_line_naming_file_and_line(tmp_path):
      "line 3: duplicate prompt id 'a' (first on line 1)"),
 ])
 def test_core_jsonl_prompt_errors_name_file_and_line(tmp_path, lines, template, needle):
+    from facttune_basic import JsonlPrompts
+
     from facttune_core import Context, DataError
-    from facttune_core.builtin import JsonlPrompts
 
     f = tmp_path / "prompts.jsonl"
     f.write_text("\n".join(lines) + "\n")

@@ -8,8 +8,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from facttune_core import RewardCombiner, Trainer, testing
-from facttune_core.cli import app
-from facttune_core.describe import bundled_docs, bundled_registry, describe_spec, reference_page
+from facttune_core.cli.main import app
+from facttune_core.report.describe import bundled_docs, bundled_registry, describe_spec, reference_page
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
@@ -64,6 +64,6 @@ def test_every_bundled_component_is_documented_and_the_page_is_current():
     assert {d.plugin for d in docs} >= {"core", "hf", "retrieval", "openai", "anthropic", "rewards", "trl"}
     assert all(d.summary for d in docs), [d.name for d in docs if not d.summary]
     page = (ROOT / "docs" / "components.md").read_text(encoding="utf-8")
-    assert page == reference_page(reg), "docs/components.md is out of date: python -m facttune_core.describe --write docs/components.md"
+    assert page == reference_page(reg), "docs/components.md is out of date: python -m facttune_core.report.describe --write docs/components.md"
     for d in docs:
         assert f"### `{d.name}`" in page

@@ -15,7 +15,7 @@ import pytest
 from facttune_core import ClaimExtractor, ClaimVerifier, testing
 from facttune_core.contract import plugins
 from facttune_core.contract.registry import get_registry
-from facttune_core.fingerprint import _under_development, code_fingerprint, component_version
+from facttune_core.run.fingerprint import _under_development, code_fingerprint, component_version
 from facttune_core.testing import fake_recipe_text, run_recipe
 
 PLUGIN = '''
@@ -104,12 +104,12 @@ def test_a_regular_install_is_keyed_by_its_version_only(tmp_path):
     assert _under_development(Dist(None), mod)
 
 
-def test_core_components_hash_their_own_module_not_the_whole_core(fake_registry):
+def test_core_components_hash_their_own_plugin_not_the_whole_core(fake_registry):
     spec = get_registry().get(ClaimExtractor, "core/sentences")
-    from facttune_core import fingerprint
+    from facttune_core.run import fingerprint
 
-    files = [name for name, _ in fingerprint._source_files(sys.modules["facttune_core.builtin"])]
-    assert files == ["builtin.py"]
+    files = [name for name, _ in fingerprint._source_files(sys.modules["facttune_basic.components"])]
+    assert files == ["__init__.py", "components.py"]
     assert code_fingerprint(spec) is not None
 
 
@@ -139,3 +139,80 @@ def test_editing_a_plugin_and_rerunning_with_the_cli_gives_new_verdicts(tmp_path
     after = verdicts()
     assert any(before) and any(after) and before != after
     assert not any(b and a for b, a in zip(before, after, strict=True))  # no claim names both cities
+
+
+# ---------------------------------------------------------------------------- the core's own code
+
+PROMPT_JUDGE = '''
+from facttune_core import Verdict, hookimpl, verify_prompt
+
+
+class PromptJudge:
+    """Supported iff the judge prompt mentions the claim (a stand-in for a model reading it)."""
+
+    def __init__(self, config, ctx):
+        pass
+
+    def verify(self, claims, evidence):
+        return [Verdict(claim_id=c.id, supported="Lisbon" in verify_prompt(c.text, c.topic, []),
+                        raw=verify_prompt(c.text, c.topic, [])[:40]) for c in claims]
+
+
+@hookimpl
+def register_claim_verifiers(register):
+    register("judge", PromptJudge)
+'''
+
+
+@pytest.fixture
+def core_copy(fake_registry, tmp_path, monkeypatch):
+    """A plugin whose verifier uses the core's judge prompt, and the stage keys reading the core's
+    code from a copy of it (so the test edits the copy, never the checkout)."""
+    import shutil
+
+    from facttune_core.run import fingerprint
+
+    pkg = tmp_path / "src" / "promptjudge"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text(PROMPT_JUDGE)
+    monkeypatch.syspath_prepend(str(tmp_path / "src"))
+    monkeypatch.setenv("FACTTUNE_PLUGINS", "promptjudge")
+    plugins.reset_plugin_manager(plugins.make_plugin_manager(extra=[testing]))
+    core = tmp_path / "core"
+    shutil.copytree(fingerprint.CORE, core, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(fingerprint, "CORE", core)
+    yield core
+    plugins.reset_plugin_manager(None)
+    sys.modules.pop("promptjudge", None)
+
+
+def test_editing_the_core_judge_prompt_recomputes_verify_and_only_from_there(core_copy, tmp_path):
+    recipe = fake_recipe_text(verify="promptjudge/judge")
+    first = run_recipe(recipe, tmp_path / "run", until="reward")
+    again = run_recipe(recipe, tmp_path / "run", until="reward")  # the same recipe: the same keys, all reused
+    assert {s: (r.key, r.status) for s, r in again.items()} == {s: (r.key, "done") for s, r in first.items()}
+    assert "scoring/prompts.py" in first["verify"].manifest["core_code"]
+
+    prompts = core_copy / "scoring" / "prompts.py"
+    src = prompts.read_text(encoding="utf-8")
+    # a comment and a docstring are not code: the keys hold
+    prompts.write_text(src.replace('    """Everything before the claim', '    # a note\n    """Everything, before the claim'))
+    assert run_recipe(recipe, tmp_path / "run", until="reward")["verify"].key == first["verify"].key
+    # the judge prompt's text is: verify and what follows it run again, the rest is reused
+    assert "Answer True or False." in src
+    prompts.write_text(src.replace("Answer True or False.", "Reply with True or False."))
+    edited = run_recipe(recipe, tmp_path / "run", until="reward")
+    assert {s: r.status for s, r in edited.items()} == {
+        "data": "done", "generate": "done", "extract": "done", "retrieve": "done", "verify": "ran", "reward": "ran"}
+    assert edited["verify"].key != first["verify"].key
+    assert edited["extract"].key == first["extract"].key
+
+
+def test_the_reward_stage_hashes_the_core_claim_join(core_copy, tmp_path):
+    recipe = fake_recipe_text()
+    first = run_recipe(recipe, tmp_path / "run", until="reward")
+    assert "scoring/claim_scores.py" in first["reward"].manifest["core_code"]
+    cs = core_copy / "scoring" / "claim_scores.py"
+    cs.write_text(cs.read_text(encoding="utf-8") + "\n\nNEW_RULE = 1\n")
+    second = run_recipe(recipe, tmp_path / "run", until="reward")
+    assert second["verify"].key == first["verify"].key and second["reward"].key != first["reward"].key

@@ -7,6 +7,7 @@ import types
 
 import pytest
 import typer
+from facttune_basic import SentenceClaims
 from typer.testing import CliRunner
 
 from facttune_core import (
@@ -20,7 +21,6 @@ from facttune_core import (
     hookimpl,
     testing,
 )
-from facttune_core.builtin import SentenceClaims
 from facttune_core.contract import plugins
 from facttune_core.contract.registry import Registry
 

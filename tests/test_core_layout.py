@@ -1,6 +1,7 @@
 """The house rules, checked by reading the imports (module-level and inside functions, relative ones
-resolved) rather than by eye: no import circle in the core; plugins import the core only through
-``facttune_core`` and never each other; no source file over 450 lines."""
+resolved) rather than by eye: the core is its wings and nothing loose; each wing imports only the
+wings below it (docs/design.md draws them); no import circle in the core; plugins import the core
+only through ``facttune_core`` and never each other; no source file over 450 lines."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_LINES = 450
+# the core's wings, ground floor first: a module of a wing imports only its own wing and those before it
+# (the top-level __init__.py, the public surface, imports them all and is imported by none of them)
+WINGS = ("contract", "scoring", "api", "run", "report", "testing", "cli")
 PLUGIN_DIRS = [*sorted(p for p in (ROOT / "plugins").iterdir() if (p / "__init__.py").exists()),
                ROOT / "tests" / "example_plugin" / "facttune_drugcheck"]
 
@@ -87,6 +91,40 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return out
 
 
+def wing_of(module: str, package: str) -> str | None:
+    """The wing of ``package.wing.mod`` (None for the package's own __init__)."""
+    parts = module.split(".")
+    return parts[1] if parts[0] == package and len(parts) > 1 else None
+
+
+def layer_violations(graph: dict[str, set[str]], wings: tuple[str, ...]) -> list[str]:
+    """``a -> b`` for each import of a module ``b`` whose wing lies above ``a``'s (or of the package's
+    __init__, which only the outside world imports)."""
+    package = next(iter(graph)).split(".")[0]
+    bad = []
+    for mod, targets in sorted(graph.items()):
+        w = wing_of(mod, package)
+        if w is None:
+            continue
+        for t in sorted(targets):
+            tw = wing_of(t, package)
+            if tw is None or wings.index(tw) > wings.index(w):
+                bad.append(f"{mod} -> {t}")
+    return bad
+
+
+def test_the_core_is_its_wings_and_nothing_loose():
+    core = ROOT / "facttune_core"
+    loose = sorted(p.name for p in core.iterdir() if p.suffix == ".py" and p.name != "__init__.py")
+    assert loose == []
+    folders = sorted(p.name for p in core.iterdir() if p.is_dir() and (p / "__init__.py").exists())
+    assert folders == sorted(WINGS)
+
+
+def test_each_wing_imports_only_the_wings_below_it():
+    assert layer_violations(import_graph(ROOT / "facttune_core"), WINGS) == []
+
+
 def test_no_import_circle_in_the_core():
     graph = import_graph(ROOT / "facttune_core")
     assert len(graph) > 20 and "facttune_core.contract.registry" in graph["facttune_core.run.executor"]
@@ -136,5 +174,17 @@ def test_the_checks_can_fail(toy, tmp_path):
     (toy / "sub" / "b.py").write_text("from ..c import x\n")
     assert cycles(import_graph(toy)) == []
     plugin = tmp_path / "facttune_x.py"
-    plugin.write_text("def f():\n    from facttune_core.store import iter_jsonl\n")
-    assert "facttune_core.store.iter_jsonl" in imports(plugin, tmp_path)
+    plugin.write_text("def f():\n    from facttune_core.contract.store import iter_jsonl\n")
+    assert "facttune_core.contract.store.iter_jsonl" in imports(plugin, tmp_path)
+
+
+def test_the_layer_check_fails_on_an_upward_import(toy):
+    """toy's wings, ground floor first: sub, then a (c is a third wing above both). sub.b importing
+    c inside a function is an upward import; a importing sub is fine."""
+    (toy / "sub" / "b.py").write_text("def f():\n    from ..c import x\n")
+    graph = import_graph(toy)
+    assert layer_violations(graph, ("sub", "a", "c")) == ["toy.sub.b -> toy.c"]
+    assert layer_violations(graph, ("sub", "c", "a")) == ["toy.sub.b -> toy.c"]
+    assert layer_violations(graph, ("c", "sub", "a")) == []
+    (toy / "sub" / "b.py").write_text("import toy\n")  # the package's own __init__ is above every wing
+    assert layer_violations(import_graph(toy), ("sub", "a", "c")) == ["toy.sub.b -> toy"]

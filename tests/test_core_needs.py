@@ -9,7 +9,7 @@ import pytest
 from facttune_core import hookimpl
 from facttune_core.contract import plugins
 from facttune_core.contract.errors import FacttuneError
-from facttune_core.recipe import load_recipe
+from facttune_core.run.recipe import load_recipe
 from facttune_core.testing import FakeVerifier, fake_recipe_text
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from facttune_core import DataError, Pipeline, load_recipe
+from facttune_core.contract.store import read_records
 from facttune_core.run.folders import stage_key
-from facttune_core.store import read_records
 from facttune_core.testing import fake_recipe_text
 
 

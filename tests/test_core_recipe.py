@@ -9,7 +9,7 @@ import pytest
 
 from facttune_core import load_recipe
 from facttune_core.contract.errors import ProblemList
-from facttune_core.recipe import parse_value
+from facttune_core.run.recipe import parse_value
 from facttune_core.testing import fake_recipe_text
 
 

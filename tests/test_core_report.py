@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from facttune_core import DataBundle, Pipeline, load_recipe, testing
-from facttune_core.report import evaluation_table, write_report
+from facttune_core.report.html import evaluation_table, write_report
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import json
 
 from typer.testing import CliRunner
 
-from facttune_core.cli import app
-from facttune_core.report import write_report
+from facttune_core.cli.main import app
+from facttune_core.report.html import write_report
 from facttune_core.testing import fake_recipe_text, run_recipe
 
 runner = CliRunner()

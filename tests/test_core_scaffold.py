@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from facttune_core.cli import app
+from facttune_core.cli.main import app
 
 runner = CliRunner()
 
@@ -96,6 +96,6 @@ def test_the_wheel_carries_the_templates_and_py_typed(tmp_path):
     [wheel] = (tmp_path / "dist").glob("facttune-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "facttune_core/py.typed" in names
-    from facttune_core.scaffold import LAYOUT
+    from facttune_core.cli.scaffold import LAYOUT
 
     assert {f"facttune_core/templates/plugin/{t}" for t in LAYOUT} <= names

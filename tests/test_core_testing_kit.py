@@ -14,7 +14,7 @@ import pytest
 from facttune_core import Claim, hookimpl, testing
 from facttune_core.contract import plugins
 from facttune_core.contract.errors import FacttuneError, UnknownComponentError
-from facttune_core.recipe import tomllib
+from facttune_core.run.recipe import tomllib
 from facttune_core.testing import FakeVerifier, fake_recipe_text, make_component, run_recipe
 
 ROOT = Path(__file__).resolve().parents[1]

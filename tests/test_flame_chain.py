@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from facttune_core import ConfigError, Pipeline, load_recipe, trained_adapter
-from facttune_core.recipe import EvaluateTable, Resolved
 from facttune_core.run.evaluate import evaluation_summary, win_rate
+from facttune_core.run.recipe import EvaluateTable, Resolved
 from facttune_core.testing import fake_recipe_text
 
 
@@ -90,7 +90,7 @@ def test_meta_fields_reach_the_prompts_and_evaluate_groups_by_them(fake_registry
     assert set(s["win_rate"]) == {"quality"} and s["win_rate"]["quality"]["n_prompts"] == 3
     rows = [r for r in ev.records if r["variant"] == "after"]
     assert all(set(r["rewards"]) == {"quality"} and r["group"] in ("true", "false") for r in rows)
-    from facttune_core.report import evaluation_tables
+    from facttune_core.report.html import evaluation_tables
 
     tables = evaluation_tables(s)
     assert [t.title for t in tables] == ["held-out evaluation (before → after tuning)",

@@ -301,8 +301,8 @@ def test_one_factscore_in_score_evaluate_compare_and_the_reward(ir_registry, tmp
 
 def test_the_one_counting_rule_by_hand():
     from facttune_core import ClaimCounts, FactScoreRule, score_counts
-    from facttune_core.compare import _check_rows
     from facttune_core.contract.errors import DataError
+    from facttune_core.report.compare import _check_rows
 
     c = ClaimCounts(supported=2, not_supported=1, irrelevant=1, undecided=1)  # 5 claims
     assert score_counts(c).factscore == pytest.approx(2 / 5)  # IR and undecided count against it

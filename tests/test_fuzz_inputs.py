@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from facttune_core.cli import main
+from facttune_core.cli.main import main
 from facttune_core.testing import fake_recipe_text
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -112,7 +112,7 @@ def test_support_needs_a_known_calibration(tmp_path):
 
 
 def test_calibration_round_trip_and_balanced_fit():
-    from facttune_core.judging import fit_logistic
+    from facttune_core.scoring.judging import fit_logistic
 
     x = [[0.1], [0.2], [0.3], [0.35], [0.6], [0.7], [0.8], [0.9]] + [[0.15]] * 20
     y = [0, 0, 0, 0, 1, 1, 1, 1] + [0] * 20
@@ -147,7 +147,7 @@ def test_ensemble_all_mean_and_errors(fake_registry, tmp_path):
 # ------------------------------------------------------------------------------ metrics
 
 def test_auroc_and_reliability_by_hand():
-    from facttune_core.judging import binary_report, reliability
+    from facttune_core.scoring.judging import binary_report, reliability
 
     assert auroc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1]) == 0.75
     assert auroc([0.5, 0.5], [0, 1]) == 0.5 and auroc([0.2], [1]) is None
@@ -312,7 +312,7 @@ def test_a_judge_that_calls_everything_supported_is_warned_about(tmp_path):
     share = m["verdicts"]["supported_share"]
     assert share > 0.9 and m["verdicts"]["warning"].startswith(f"the judge called {share:.0%}")
     assert "warning" in r.stdout and "facttune judge eval" in r.stdout
-    from facttune_core.report import write_report
+    from facttune_core.report.html import write_report
 
     page = write_report(tmp_path / "run").read_text()
     assert "⚠" in page and "facttune judge eval" in page

@@ -12,11 +12,14 @@ import types
 from pathlib import Path
 
 import pytest
+from facttune_basic import GivenResponses
 from pydantic import BaseModel
 
-from facttune_core import DataError, Evidence, FacttuneError, hookimpl, metrics
+from facttune_core import DataError, Evidence, FacttuneError, hookimpl
 from facttune_core.contract.errors import ConfigError
-from facttune_core.scoring import GivenResponses, read_input, score
+from facttune_core.run.score import score
+from facttune_core.run.score_input import read_input
+from facttune_core.scoring import metrics
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -416,13 +419,15 @@ def test_report_has_the_table_plots_and_escaped_drilldown(fake_registry, tmp_pat
         {"topic": "Ada Quill", "output": TRUE_BIO.format(t="Ada Quill")},
         {"topic": "Ada Quill", "output": "Ada Quill drew <script>alert(1)</script> maps of the sea."},
     ])
-    res = score(f, recipe(tmp_path), tmp_path / "out")
+    from facttune_core.report.score_report import write_score_report
+
+    res = score(f, recipe(tmp_path), tmp_path / "out", report_writer=write_score_report)
     page = res.report.read_text()
     assert "FActScore % (γ = 10)" in page and page.count("class='resp'") == 2
     assert "<script>alert" not in page and "&lt;script&gt;alert" in page
     assert "<span class='lab'>S</span>" in page and "<span class='lab'>NS</span>" in page
     assert page.count("data:image/png;base64,") == 2
-    from facttune_core.report import write_report
+    from facttune_core.report.html import write_report
 
     res.report.unlink()
     assert write_report(tmp_path / "out") == res.report and res.report.exists()  # `facttune report DIR`

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from facttune_core import PriceTable
-from facttune_core.estimate import MESSAGE_OVERHEAD
-from facttune_core.scoring import CLAIMS_PER_SENTENCE, dry_run, score
+from facttune_core.api.estimate import MESSAGE_OVERHEAD
+from facttune_core.run.score import CLAIMS_PER_SENTENCE, dry_run, score
 
 sys.path.insert(0, str(Path(__file__).parent))
 from api_server import FakeApiServer  # noqa: E402

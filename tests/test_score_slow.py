@@ -30,7 +30,7 @@ INVENTED = {
 def copied(person: str, sentences: int = 4) -> str:
     from facttune_retrieval.kb import wiki_vital_entries
 
-    from facttune_core.text import split_sentences
+    from facttune_core.scoring.text import split_sentences
 
     extract = next(e["extract"] for e in wiki_vital_entries() if e["title"] == person)
     return " ".join(split_sentences(extract)[:sentences])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from ..store import read_json_file
+from ..contract.store import read_json_file
 
 
 class PriceTable:

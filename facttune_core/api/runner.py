@@ -14,7 +14,7 @@ from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..cache import call_key
+from ..contract.cache import call_key
 from ..contract.config import runtime_field
 from ..contract.context import Context
 from ..contract.errors import ComponentError

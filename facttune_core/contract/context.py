@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..cache import CallCache
+from .cache import CallCache
 from .errors import ComponentError
 
 T = TypeVar("T")

@@ -15,7 +15,6 @@ from typing import Any
 
 import pluggy
 
-from .. import builtin
 from . import hookspecs
 from .errors import FacttuneError, did_you_mean
 
@@ -38,13 +37,12 @@ def _core_version() -> str:
 
 
 def make_plugin_manager(extra: list[Any] | None = None, entry_points: bool = True) -> pluggy.PluginManager:
-    """A fresh manager: the core's own components, the entry-point group, FACTTUNE_PLUGINS, extra."""
+    """A fresh manager: the entry-point group (the bundled plugins too), FACTTUNE_PLUGINS, extra."""
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
     blocked = {n.strip() for n in os.environ.get("FACTTUNE_DISABLE_PLUGINS", "").split(",") if n.strip()}
     for name in blocked:
         pm.set_blocked(name)
-    pm.register(builtin, name="core")
     if entry_points:
         try:
             pm.load_setuptools_entrypoints(hookspecs.PROJECT)

@@ -27,6 +27,7 @@ from .errors import (
     UnknownComponentError,
     did_you_mean,
 )
+from .extras import check_available
 from .hookspecs import KIND_OF, KINDS, Kind
 from .plugins import get_plugin_manager, plugin_info
 from .protocols import Generator, GeneratorConfig, missing_members
@@ -176,6 +177,7 @@ def instantiate(spec: ComponentSpec, config: BaseModel, ctx: Context, where: str
     """Call the factory and check its product against the kind's Protocol; failures become one-line
     errors naming ``where`` and ``ctx.key``."""
     ctx = ctx if ctx.builder is not None else replace(ctx, builder=build_component)
+    check_available(spec, where, ctx.key or None)
     try:
         product = spec.factory(config, ctx)
     except FacttuneError as err:

@@ -1,1 +1,3 @@
-"""The run engine: a recipe run stage by stage into a run folder (``NN-stage-<key>/``), resumable."""
+"""The run engine: recipes, the stages (each declared once), the executor, stage folders, keys and
+manifests, the readers of finished folders, `facttune score`'s pipeline. Imports the contract, the
+scoring science and the API layer."""

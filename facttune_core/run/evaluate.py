@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from .. import metrics
-from ..claim_scores import (
+from ..contract.records import Claim, Evidence, Response, Reward, Verdict
+from ..scoring import metrics
+from ..scoring.claim_scores import (
     FactScoreRule,
     ResponseScore,
     join_claims,
@@ -21,8 +22,7 @@ from ..claim_scores import (
     score_of_row,
     summarize_scores,
 )
-from ..contract.records import Claim, Evidence, Response, Reward, Verdict
-from ..text import word_count
+from ..scoring.text import word_count
 
 
 def evaluation_rows(variant: str, responses: Sequence[Response], claims: Sequence[Claim],

@@ -12,13 +12,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..cache import CallCache
+from ..contract.cache import CallCache
 from ..contract.context import Context
 from ..contract.errors import DataError, FacttuneError
 from ..contract.records import Record
 from ..contract.registry import build_component, instantiate
-from ..fingerprint import component_version
-from ..store import PARTIAL, PartialWriter, iter_jsonl, make_dir, parse_record
+from ..contract.store import PARTIAL, PartialWriter, iter_jsonl, make_dir, parse_record
+from .fingerprint import component_version, core_code
 from .folders import StageResult, finish, finished, stage_dir, stage_key
 from .stages import Chain, Chunked, Job, Plan, Whole
 
@@ -54,7 +54,8 @@ class Executor:
     def key(self, plan: Plan, upstream: str | None) -> str:
         spec = plan.spec
         return stage_key(upstream, plan.key_name or plan.stage.name, spec.name if spec else None,
-                         component_version(spec) if spec else None, plan.hashed)
+                         component_version(spec) if spec else None, plan.hashed,
+                         core_code(plan.stage.core_code, spec))
 
     def run(self, plan: Plan, root: Path, upstream: str | None, chain: Chain) -> StageResult:
         """Run (or reuse) one stage under ``root`` and add its records to ``chain``."""
@@ -79,7 +80,8 @@ class Executor:
             h1, m1 = self.cache.stats.snapshot()
             res = StageResult(plan.stage.name, key, sdir, status, records, items=items,
                               seconds=time.perf_counter() - t0, hits=h1 - h0, misses=m1 - m0, counts=counts)
-            finish(res, plan.spec, plan.recorded, extra)
+            core = core_code(plan.stage.core_code, plan.spec)
+            finish(res, plan.spec, plan.recorded, {**extra, "core_code": core} if core else extra)
             (sdir / PARTIAL).unlink(missing_ok=True)
         chain.add(res.records)
         chain.counts[plan.stage.name] = res.counts

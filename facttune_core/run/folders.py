@@ -15,13 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..cache import stable_json
+from ..contract.cache import stable_json
 from ..contract.errors import ConfigError, DataError
 from ..contract.records import Verdict
 from ..contract.registry import ComponentSpec
-from ..fingerprint import component_version
-from ..judging import guard_warning
-from ..store import (
+from ..contract.store import (
     MANIFEST,
     RECORDS,
     atomic_write_json,
@@ -31,12 +29,16 @@ from ..store import (
     read_stage_records,
     write_records,
 )
+from ..scoring.judging import guard_warning
+from .fingerprint import component_version
 
 
 def stage_key(upstream: str | None, stage: str, component: str | None, version: str | None,
-              config: Any) -> str:
-    blob = stable_json({"up": upstream, "stage": stage, "component": component, "version": version,
-                        "config": config})
+              config: Any, core: dict[str, str] | None = None) -> str:
+    """The hash of what a stage's result depends on: the upstream key, the stage, its component's name
+    and version, its output-relevant config and (when any) the core code it depends on."""
+    fields = {"up": upstream, "stage": stage, "component": component, "version": version, "config": config}
+    blob = stable_json({**fields, "core": core} if core else fields)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 

@@ -13,37 +13,19 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..cache import CallCache
-from ..claim_scores import FactScoreRule
+from ..contract.cache import CallCache
 from ..contract.config import output_config
 from ..contract.errors import ConfigError
+from ..contract.locks import FolderLock
+from ..contract.paths import cache_dir
 from ..contract.records import Prompt
 from ..contract.registry import validate_args
-from ..locks import FolderLock
-from ..paths import cache_dir
-from ..recipe import Resolved
-from ..store import atomic_write_text
-from ..topics import check_prompt_topics
+from ..contract.store import atomic_write_text
 from .executor import Executor, Reporter
 from .folders import StageResult, claim_folder, clear_from, write_run_json
-from .stages import (
-    EVALUATE,
-    EXTRACT,
-    GENERATE,
-    GIVEN,
-    PAIRS,
-    RETRIEVE,
-    REWARD,
-    STAGES,
-    TRAIN,
-    VERIFY,
-    Chain,
-    EvaluateSetup,
-    Plan,
-    Stage,
-)
-
-ORDER = [s.name for s in STAGES]
+from .recipe import Resolved
+from .stages import CLAIM_CHAIN, DATA, GENERATE, GIVEN, ORDER, REWARD, STAGES, TRAIN, Chain, Plan, Stage
+from .topics import check_prompt_topics
 
 
 class Pipeline:
@@ -109,7 +91,7 @@ class Pipeline:
             res = self.executor.run(self.plan(stage), self.run_dir, up, self.chain)
             self.results[stage.name] = res
             up = res.key
-            if stage.name == "data":
+            if stage is DATA:
                 self._check_given()
                 if self.until != "data" and self.check_topics:
                     info = res.manifest.get("info") or {}
@@ -133,7 +115,7 @@ class Pipeline:
                                   f"given {name})", where=self.where, key=stage)
 
     def adapter_dir(self) -> Path | None:
-        res = self.results.get("train")
+        res = self.results.get(TRAIN.name)
         if res is None:
             return None
         rel = Path(str(res.manifest.get("adapter_dir") or ""))
@@ -142,31 +124,14 @@ class Pipeline:
     # ------------------------------------------------------------------ plans
     def plan(self, stage: Stage, table: str | None = None) -> Plan:
         """``stage`` bound to its recipe table (``table``: an evaluate override such as
-        ``evaluate.verify``)."""
+        ``evaluate.verify``); what a stage takes from the rest of the recipe is its own ``bind``."""
         table = table or stage.name
         recorded = self.r.stage_config(table)
-        plan = Plan(stage, "train" if stage is TRAIN else f"{table}.args", self.r.specs.get(table),
-                    self.r.configs.get(table), {"cfg": recorded, "extra": None}, recorded,
-                    chunk=getattr(self.r.table(table), "chunk_size", None))
-        if stage is GENERATE:
-            return replace(plan, split=self.recipe.generate.split if self.recipe.generate else None)
-        if stage is PAIRS:
-            return replace(plan, table="pairs", config=self.recipe.pairs)
-        if stage is TRAIN:
-            gen = self.r.configs.get("generate")
-            return replace(plan, base_model=getattr(gen, "model", None))
-        if stage is EVALUATE:
-            ev = self.recipe.evaluate
-            assert ev is not None
-            rule = FactScoreRule.of(self.r.configs.get("reward"))
-            # the rule is part of the key only when it is not FActScore's default (older keys stay valid)
-            hashed = plan.hashed if rule == FactScoreRule() else {**plan.hashed, "factscore_rule": rule.as_dict()}
-            return replace(plan, table="evaluate", hashed=hashed, config=EvaluateSetup(
-                ev.split, ev.limit, self.adapter_dir(), ev.bootstrap, self.recipe.run.seed, self._evaluate_chain,
-                rule, ev.group_by))
-        return plan
+        plan = Plan(stage, stage.args_key(table), self.r.specs.get(table), self.r.configs.get(table),
+                    {"cfg": recorded, "extra": None}, recorded, chunk=getattr(self.r.table(table), "chunk_size", None))
+        return stage.bind(plan, self)
 
-    def _evaluate_chain(self, variant: str, adapter: Path | None, prompts: list[Prompt]) -> list[Plan]:
+    def evaluate_chain(self, variant: str, adapter: Path | None, prompts: list[Prompt]) -> list[Plan]:
         """One evaluate variant's chain: the generator again (with the adapter for ``after``) on the
         held-out prompts, then extract / retrieve / verify by the scoring tables, and ``[evaluate.reward]``."""
         ev, gen = self.recipe.evaluate, self.recipe.generate
@@ -179,7 +144,7 @@ class Pipeline:
         hashed = {"config": output_config(cfg), "prompts": [p.id for p in prompts]}
         plans = [Plan(GENERATE, "generate.args", spec, cfg, hashed, hashed, label=f"evaluate {variant}: generate",
                       key_name=f"evaluate-{variant}")]
-        for stage in (EXTRACT, RETRIEVE, VERIFY):
+        for stage in CLAIM_CHAIN:
             table = self.r.scoring_table(stage.name)
             if table is not None:
                 plans.append(replace(self.plan(stage, table), label=f"evaluate {variant}: {stage.name}"))

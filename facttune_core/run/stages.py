@@ -1,6 +1,10 @@
-"""The stages as data. Each stage is one small object: the recipe table it reads (also its folder's
-name), the Protocol of the component it builds, the records it reads from the chain so far and the
-records it writes. The executor does the rest (folders, keys, chunks, resume, manifests).
+"""The stages, each declared once: one small object per stage, whose class attributes (listed on
+``Stage`` in run/chain.py) say its recipe table (also its folder's name), the Protocol of the
+component it builds, the records it reads and writes, whether it trains, what the evaluate stage
+may replace, what it requires and the core code it depends on; its ``bind`` takes what it needs from
+the rest of the recipe. Everything else is derived from these (the ``Recipe`` model, validation,
+plans, needs, describe, the overview, the testing kit). The executor does the rest (folders, keys,
+chunks, resume, manifests).
 
 ``data → generate → extract → retrieve → verify → reward → pairs → train → evaluate``
 
@@ -12,14 +16,14 @@ run again under ``before/`` and ``after/``.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any
 
-from ..claim_scores import FactScoreRule, join_claims
-from ..contract.context import Context
-from ..contract.errors import DataError
+from pydantic import create_model
+
+from ..contract.errors import ConfigError, DataError, FacttuneError, did_you_mean
 from ..contract.protocols import (
     ClaimExtractor,
     ClaimVerifier,
@@ -32,150 +36,21 @@ from ..contract.protocols import (
     TrainData,
     Trainer,
 )
-from ..contract.records import (
-    Claim,
-    Evidence,
-    Pair,
-    Prompt,
-    Record,
-    Response,
-    Reward,
-    ScoredResponse,
-    SFTExample,
-    Verdict,
-)
-from ..contract.registry import ComponentSpec
-from ..pairs import PairsConfig
-from ..pairs import build as build_pairs
-from ..store import atomic_write_json, make_dir
+from ..contract.records import Claim, Prompt, Record, Response, ScoredResponse
+from ..contract.store import atomic_write_json, make_dir
+from ..scoring.claim_scores import FactScoreRule
+from ..scoring.pairs import PairsConfig
+from ..scoring.pairs import build as build_pairs
+from .chain import Binder, Chain, Chunked, Job, Outcome, Plan, Stage, Whole
 from .evaluate import evaluation_rows, evaluation_summary
-from .folders import StageResult
-
-
-@dataclass
-class Chain:
-    """The records of one chain so far (the main run, or one evaluate variant), by kind."""
-
-    prompts: list[Prompt] = field(default_factory=list)
-    responses: list[Response] = field(default_factory=list)
-    claims: list[Claim] = field(default_factory=list)
-    evidence: list[Evidence] = field(default_factory=list)
-    verdicts: list[Verdict] = field(default_factory=list)
-    rewards: list[Reward] = field(default_factory=list)
-    pairs: list[Pair] = field(default_factory=list)
-    sft: list[SFTExample] = field(default_factory=list)
-    counts: dict[str, dict[str, Any]] = field(default_factory=dict)  # per stage, from its manifest
-
-    def add(self, records: Iterable[Any]) -> None:
-        lists: dict[type, list[Any]] = {Prompt: self.prompts, Response: self.responses, Claim: self.claims,
-                                        Evidence: self.evidence, Verdict: self.verdicts, Reward: self.rewards,
-                                        Pair: self.pairs, SFTExample: self.sft}
-        for r in records:
-            if type(r) in lists:
-                lists[type(r)].append(r)
-
-    def scored(self) -> list[ScoredResponse]:
-        """Each response with its prompt, claims, verdicts and evidence (what a reward combiner sees)."""
-        prompts = {p.id: p for p in self.prompts}
-        joined = join_claims(self.claims, self.evidence, self.verdicts)  # the one claim → evidence → verdict join
-        out = []
-        for r in self.responses:
-            js = joined.get(r.id, [])
-            missing = [j.claim.id for j in js if j.verdict is None]
-            if self.verdicts and missing:
-                raise DataError(f"claim '{missing[0]}' has no verdict", key="verify")
-            if r.prompt_id not in prompts:
-                raise DataError(f"response '{r.id}' names unknown prompt '{r.prompt_id}'", key="data")
-            out.append(ScoredResponse(prompt=prompts[r.prompt_id], response=r, claims=tuple(j.claim for j in js),
-                                      verdicts=tuple(j.verdict for j in js if j.verdict is not None),
-                                      evidence=tuple(j.evidence for j in js)))
-        return out
-
-
-@dataclass(frozen=True)
-class Plan:
-    """A stage bound to a recipe: the key of its table (``ctx.key`` and error messages), its component
-    and validated config, what its stage key hashes and what its manifest records as config."""
-
-    stage: Stage
-    table: str
-    spec: ComponentSpec | None = None
-    config: Any = None
-    hashed: Any = None
-    recorded: Any = None
-    chunk: int | None = None
-    label: str = ""
-    key_name: str = ""  # the stage name the key hashes (default: the stage's)
-    part_of: str = ""  # the stage of the main chain it runs in (evaluate's generate: evaluate)
-    split: str | None = None  # generate: the split it samples for (None: every prompt of the chain)
-    base_model: str | None = None  # train: the policy (the generate stage's model)
-
-
-class Runner(Protocol):
-    """What runs a plan into a folder (the executor); the evaluate stage runs its chain through it."""
-
-    def run(self, plan: Plan, root: Path, upstream: str | None, chain: Chain) -> StageResult: ...
-
-
-@dataclass
-class Job:
-    """One run of a whole stage: its built component (None when the core does the work), the chain so
-    far, its plan, context, folder and key, and the runner for the stages it runs inside."""
-
-    component: Any
-    chain: Chain
-    plan: Plan
-    ctx: Context
-    folder: Path
-    key: str
-    runner: Runner
-
-
-@dataclass
-class Outcome:
-    """What a whole stage produced: records, items, counts and extra manifest fields."""
-
-    records: list[Any]
-    items: int
-    counts: dict[str, Any] = field(default_factory=dict)
-    extra: dict[str, Any] = field(default_factory=dict)
-    resumed: bool = False  # it went on from work an interrupted run left (the manifest says "resumed")
-
-
-class Stage:
-    """A stage: ``name`` (its recipe table and folder), ``kind`` (its component's Protocol; None when
-    the core does the work), ``chunk`` (items per resumable chunk; None: the stage runs in one piece)."""
-
-    name: ClassVar[str]
-    kind: ClassVar[type | None] = None
-    chunk: ClassVar[int | None] = None
-
-
-class Chunked(Stage):
-    def items(self, chain: Chain, plan: Plan) -> list[Any]:
-        raise NotImplementedError
-
-    def item_id(self, item: Any) -> str:
-        raise NotImplementedError
-
-    def call(self, component: Any, batch: list[Any], chain: Chain, plan: Plan) -> list[list[Record]]:
-        """The records of each item of ``batch``, aligned."""
-        raise NotImplementedError
-
-
-class Whole(Stage):
-    def run(self, job: Job) -> Outcome:
-        raise NotImplementedError
-
-
-# records a prompt source may already provide: (DataBundle field, the stage it replaces)
-GIVEN = (("responses", "generate"), ("claims", "extract"), ("evidence", "retrieve"), ("verdicts", "verify"))
+from .tables import ComponentTable, EvaluateBase, GenerateTable, TrainTable
 
 
 class Data(Whole):
     """Prompts from the prompt source (and the records of later stages it already has)."""
 
     name, kind = "data", PromptSource
+    writes = ("prompts",)  # and whatever the data provides of GIVEN
 
     def run(self, job: Job) -> Outcome:
         bundle: DataBundle = job.component.load()
@@ -194,7 +69,15 @@ class Data(Whole):
 class Generate(Chunked):
     """Prompts of its split → n responses each."""
 
-    name, kind, chunk = "generate", Generator, 4
+    name, kind, table, chunk = "generate", Generator, GenerateTable, 4
+    reads, writes, given, serves = ("prompts",), ("responses",), True, ("generator",)
+
+    def key_config(self, table: Any, config: Any) -> dict[str, Any]:
+        return {**super().key_config(table, config), "split": table.split}
+
+    def bind(self, plan: Plan, binder: Binder) -> Plan:
+        gen = binder.r.recipe.generate
+        return replace(plan, split=gen.split if gen is not None else None)
 
     def items(self, chain: Chain, plan: Plan) -> list[Any]:
         if plan.split is None:
@@ -218,6 +101,7 @@ class Extract(Chunked):
     """Responses → their atomic claims."""
 
     name, kind, chunk = "extract", ClaimExtractor, 8
+    reads, writes, given, override, claim_chain = ("responses",), ("claims",), True, True, True
 
     def items(self, chain: Chain, plan: Plan) -> list[Any]:
         return chain.responses
@@ -233,6 +117,7 @@ class Retrieve(Chunked):
     """Claims → evidence (passages) for each."""
 
     name, kind, chunk = "retrieve", EvidenceRetriever, 64
+    reads, writes, given, override, claim_chain = ("claims",), ("evidence",), True, True, True
 
     def items(self, chain: Chain, plan: Plan) -> list[Any]:
         return chain.claims
@@ -248,6 +133,7 @@ class Verify(Chunked):
     """Claims (and their evidence, if any) → a verdict each."""
 
     name, kind, chunk = "verify", ClaimVerifier, 32
+    reads, writes, given, override, claim_chain = ("claims", "evidence"), ("verdicts",), True, True, True
 
     def items(self, chain: Chain, plan: Plan) -> list[Any]:
         return chain.claims
@@ -264,6 +150,8 @@ class RewardStage(Chunked):
     """Responses with their claims, evidence and verdicts → named rewards."""
 
     name, kind, chunk = "reward", RewardCombiner, 16
+    reads, writes, override = ("prompts", "responses", "claims", "evidence", "verdicts"), ("rewards",), True
+    core_code = ("scoring/claim_scores.py",)  # the claim → evidence → verdict join a combiner sees
 
     def items(self, chain: Chain, plan: Plan) -> list[Any]:
         return chain.scored()
@@ -279,7 +167,19 @@ class RewardStage(Chunked):
 class Pairs(Whole):
     """Rewards → preference pairs and SFT examples (the core's pair rules)."""
 
-    name = "pairs"
+    name, table = "pairs", PairsConfig
+    reads, writes = ("prompts", "responses", "rewards"), ("pairs", "sft")
+    core_code = ("scoring/pairs.py",)
+
+    def check(self, resolved: Any, where: str) -> list[FacttuneError]:
+        recipe = resolved.recipe
+        if recipe.reward is None and recipe.pairs.mode != "sft":
+            return [ConfigError(f"pairs mode '{recipe.pairs.mode}' needs a [reward] table", where=where,
+                                key="pairs.mode")]
+        return []
+
+    def bind(self, plan: Plan, binder: Binder) -> Plan:
+        return replace(plan, config=binder.r.recipe.pairs)
 
     def run(self, job: Job) -> Outcome:
         config: PairsConfig = job.plan.config
@@ -291,7 +191,12 @@ class Pairs(Whole):
 class Train(Whole):
     """Pairs and SFT examples → an adapter (the records are the training log)."""
 
-    name, kind = "train", Trainer
+    name, kind, table, trains = "train", Trainer, TrainTable, True
+    reads, writes = ("pairs", "sft"), ()  # an adapter (its records are the training log)
+    requires = (("pairs", "pairs or SFT examples to train on"),)
+
+    def bind(self, plan: Plan, binder: Binder) -> Plan:
+        return replace(plan, base_model=getattr(binder.r.configs.get("generate"), "model", None))
 
     def run(self, job: Job) -> Outcome:
         chain = job.chain
@@ -332,7 +237,29 @@ class Evaluate(Whole):
     """Held-out prompts → generate, extract, retrieve, verify (and reward) before and after tuning → a
     score row per response and summary.json."""
 
-    name = "evaluate"
+    name, table = "evaluate", EvaluateBase  # the override tables are added below, from the declarations
+    reads = ("prompts",)
+    requires = (("generate", "it re-generates on held-out prompts"),)
+    later_fields = ("reward", "group_by")
+    core_code = ("run/evaluate.py",)  # with the FActScore count and the bootstrap it imports
+
+    def check(self, resolved: Any, where: str) -> list[FacttuneError]:
+        problems = super().check(resolved, where)
+        if "generate" in resolved.specs:  # its generate overrides are the generator's args
+            fields = resolved.specs["generate"].config.model_fields
+            problems += [ConfigError(f"unknown key.{did_you_mean(k, list(fields))}", where=where,
+                                     key=f"evaluate.generate.{k}")
+                         for k in resolved.recipe.evaluate.generate if k not in fields]
+        return problems
+
+    def bind(self, plan: Plan, binder: Binder) -> Plan:
+        ev = binder.r.recipe.evaluate
+        rule = FactScoreRule.of(binder.r.configs.get("reward"))
+        # the rule is part of the key only when it is not FActScore's default (older keys stay valid)
+        hashed = plan.hashed if rule == FactScoreRule() else {**plan.hashed, "factscore_rule": rule.as_dict()}
+        return replace(plan, hashed=hashed, config=EvaluateSetup(
+            ev.split, ev.limit, binder.adapter_dir(), ev.bootstrap, binder.r.recipe.run.seed,
+            binder.evaluate_chain, rule, ev.group_by))
 
     def run(self, job: Job) -> Outcome:
         setup: EvaluateSetup = job.plan.config
@@ -354,11 +281,11 @@ class Evaluate(Whole):
             sub = Chain(prompts=prompts)
             up, chains[variant] = job.key, {}
             for plan in setup.chain(variant, adapter, prompts):
-                if plan.stage.name in ("retrieve", "verify") and not sub.claims:
+                if plan.stage.claim_chain and "claims" in plan.stage.reads and not sub.claims:
                     continue
                 res = job.runner.run(plan, job.folder / variant, up, sub)
                 up, chains[variant][plan.stage.name] = res.key, res.dir.name
-                if plan.stage.name == "verify":
+                if plan.stage is VERIFY:
                     judged[variant] = res.manifest.get("verdicts") or {}
             groups = {p.id: p.meta.get(setup.group_by) for p in prompts} if setup.group_by else None
             rows += evaluation_rows(variant, sub.responses, sub.claims, sub.verdicts, setup.rule, sub.evidence,
@@ -375,3 +302,24 @@ class Evaluate(Whole):
 DATA, GENERATE, EXTRACT, RETRIEVE, VERIFY, REWARD = Data(), Generate(), Extract(), Retrieve(), Verify(), RewardStage()
 PAIRS, TRAIN, EVALUATE = Pairs(), Train(), Evaluate()
 STAGES: tuple[Stage, ...] = (DATA, GENERATE, EXTRACT, RETRIEVE, VERIFY, REWARD, PAIRS, TRAIN, EVALUATE)
+BY_NAME: dict[str, Stage] = {s.name: s for s in STAGES}
+ORDER: tuple[str, ...] = tuple(BY_NAME)
+
+# [evaluate]: its own fields, and a table per stage it may replace
+Evaluate.table = create_model("EvaluateTable", __base__=EvaluateBase,
+                              **{s.name: (ComponentTable | None, None) for s in STAGES if s.override})  # type: ignore[call-overload]
+
+# what a prompt source's data may already carry: (DataBundle / Chain field, the stage it stands in for)
+GIVEN: tuple[tuple[str, str], ...] = tuple((w, s.name) for s in STAGES if s.given for w in s.writes)
+# response → claims → evidence → verdicts: what evaluate and `facttune score` run on responses
+CLAIM_CHAIN: tuple[Stage, ...] = tuple(s for s in STAGES if s.claim_chain)
+
+
+def stage_of(table: str) -> Stage:
+    """The stage a recipe table configures (``verify``, or an evaluate override ``evaluate.verify``)."""
+    return BY_NAME[table.rpartition(".")[2]]
+
+
+def stage_for_kind(protocol: type) -> Stage:
+    """The stage whose component follows ``protocol``."""
+    return next(s for s in STAGES if s.kind is protocol)

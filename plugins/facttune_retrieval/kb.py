@@ -64,16 +64,23 @@ def count_tokens(text: str) -> int:
     return sum(1 + (len(t) - 1) // 6 if t[0].isalnum() or t[0] == "_" else 1 for t in _TOKEN.findall(text))
 
 
-def _split_long(sentence: str, max_tokens: int) -> list[str]:
+def sentences(text: str) -> list[str]:
+    """``text``'s sentences by end punctuation, white space folded (the chunker's rule: fast, stable
+    across versions; changing it changes every built db)."""
+    return [s.strip() for s in _SENT.split(" ".join(text.split())) if s.strip()]
+
+
+def _pack(units: Iterable[str], max_tokens: int) -> list[str]:
+    """Units joined greedily into chunks of at most ``max_tokens`` (a longer unit stands alone)."""
     out: list[str] = []
     cur: list[str] = []
     n = 0
-    for w in sentence.split():
-        k = count_tokens(w)
+    for u in units:
+        k = count_tokens(u)
         if cur and n + k > max_tokens:
             out.append(" ".join(cur))
             cur, n = [], 0
-        cur.append(w)
+        cur.append(u)
         n += k
     if cur:
         out.append(" ".join(cur))
@@ -86,26 +93,9 @@ def split_passages(text: str | list[str], max_tokens: int = MAX_TOKENS) -> list[
     paras = [p for p in (text if isinstance(text, list) else _PARA.split(text)) if isinstance(p, str)]
     units: list[str] = []
     for para in paras:
-        para = " ".join(para.split())
-        if not para:
-            continue
-        for s in _SENT.split(para):
-            s = s.strip()
-            if s:
-                units.extend(_split_long(s, max_tokens) if count_tokens(s) > max_tokens else [s])
-    passages: list[str] = []
-    cur: list[str] = []
-    n = 0
-    for u in units:
-        k = count_tokens(u)
-        if cur and n + k > max_tokens:
-            passages.append(" ".join(cur))
-            cur, n = [], 0
-        cur.append(u)
-        n += k
-    if cur:
-        passages.append(" ".join(cur))
-    return passages
+        for sent in sentences(para):  # a sentence longer than a passage: cut at words
+            units.extend(_pack(sent.split(), max_tokens) if count_tokens(sent) > max_tokens else [sent])
+    return _pack(units, max_tokens)
 
 
 # ---------------------------------------------------------------------------- titles

@@ -8,7 +8,17 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from facttune_core import ConfigError, Context, DataBundle, DataError, FacttuneError, Prompt, iter_jsonl, slug
+from facttune_core import (
+    ConfigError,
+    Context,
+    DataBundle,
+    DataError,
+    FacttuneError,
+    Prompt,
+    import_extra,
+    iter_jsonl,
+    slug,
+)
 
 from .kb import (
     WIKI_VITAL,
@@ -120,7 +130,7 @@ class HFPrompts:
         c = self.c
         base = self.ctx.recipe_path.parent if self.ctx.recipe_path else None
         if c.path.startswith("hf:") or (resolve_path(c.path, base).is_dir()):
-            import datasets
+            datasets = import_extra("datasets", "datasets")
 
             name = c.path[3:] if c.path.startswith("hf:") else str(resolve_path(c.path, base))
             try:
@@ -142,7 +152,7 @@ class HFPrompts:
         if not path.exists():
             raise DataError("file not found", where=str(path), key=self.ctx.key_for("path"))
         if path.name.lower().endswith(".parquet"):
-            import pyarrow.parquet as pq
+            pq = import_extra("pyarrow.parquet", "datasets")
 
             try:
                 table = pq.read_table(str(path))

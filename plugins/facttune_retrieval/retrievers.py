@@ -349,7 +349,7 @@ def packaged_minilm() -> str:
 class DenseRetriever(_Retriever):
     """Dense retrieval with a sentence-transformers model (default: packaged all-MiniLM-L6-v2)."""
 
-    kind = "dense"
+    kind, extras = "dense", ("dense",)  # sentence-transformers (and torch), beyond facttune[retrieval]
 
     class Config(RetrieverConfig):
         model: str | None = Field(None, description="a sentence-transformers folder or hub id; "

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from facttune_core import DataError, iter_jsonl
+from facttune_core import DataError, import_extra, iter_jsonl
 
 MAX_TOKENS = 256
 BUILD_VERSION = "1"  # bump when the chunking changes (invalidates cached dbs and indexes)
@@ -100,7 +100,7 @@ def _table_docs(table: Any, spec: SourceSpec, where: str) -> Iterator[tuple[str,
 
 
 def parquet_docs(path: Path, spec: SourceSpec) -> Iterator[tuple[str, Any]]:
-    import pyarrow.parquet as pq
+    pq = import_extra("pyarrow.parquet", "datasets")
 
     try:
         pf = pq.ParquetFile(str(path))
@@ -112,7 +112,7 @@ def parquet_docs(path: Path, spec: SourceSpec) -> Iterator[tuple[str, Any]]:
 
 def hf_docs(name: str, spec: SourceSpec) -> Iterator[tuple[str, Any]]:
     """``hf:<name>[:<config>]`` (a hub dataset in the local HF cache) or a ``save_to_disk`` folder."""
-    import datasets
+    datasets = import_extra("datasets", "datasets")
 
     where = name
     try:

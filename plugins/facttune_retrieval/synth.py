@@ -25,9 +25,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .kb import KnowledgeBase, normalize_title
+from .kb import KnowledgeBase, normalize_title, sentences
 
-_SENT = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[A-Z0-9\"'(\[])")
 _CUT = re.compile(r",|;| which | who | whose | where | while | although | but ")
 _LIST = re.compile(r"^(?P<subj>.+?) (?P<verb>was|is|were|are) (?:a|an) (?P<items>[^.;:()]+)")
 _LIFE = re.compile(r"\((?:[^()]*?\b)?(\d{3,4})\s*[–—-]\s*(\d{3,4})\)")
@@ -45,10 +44,6 @@ class Fact:
     text: str
     how: str
     source: str  # the document sentence it came from
-
-
-def _sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENT.split(" ".join(text.split())) if s.strip()]
 
 
 def _about(sentence: str, title: str, aliases: Sequence[str]) -> str | None:
@@ -73,7 +68,7 @@ def _article(word: str) -> str:
 
 
 def positives(title: str, text: str) -> list[Fact]:
-    sents = _sentences(text)
+    sents = sentences(text)
     first = sents[0] if sents else ""
     m = re.match(r"^(.+?) (?:was|is|were|are) ", first)
     aliases = [m.group(1)] if m and len(m.group(1).split()) <= 6 else []

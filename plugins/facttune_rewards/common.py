@@ -6,7 +6,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo
 
 from facttune_core import (
     ComponentError,
@@ -19,6 +19,8 @@ from facttune_core import (
     ScoredResponse,
     Verdict,
     get_registry,
+    join_claims,
+    validate_args,
 )
 
 
@@ -39,10 +41,10 @@ def _checked(kind: str) -> Callable[[SubComponent, ValidationInfo], SubComponent
             spec = get_registry().get(kind, sub.component)
         except FacttuneError as err:
             raise ValueError(err.message) from None
-        try:
-            spec.config.model_validate(sub.args, context=info.context)
-        except ValidationError as err:
-            problems = "; ".join(f"args.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
+        try:  # the recipe's own validation of a component's args
+            validate_args(spec, sub.args, "args", base_dir=(info.context or {}).get("base_dir"))
+        except FacttuneError as err:
+            problems = "; ".join(f"{p.key}: {p.message}" for p in getattr(err, "problems", [err]))
             raise ValueError(f"{sub.component}: {problems}") from None
         return sub
 
@@ -62,16 +64,15 @@ def aligned_verdicts(item: ScoredResponse) -> list[Verdict]:
     """The verdict of each claim, in claim order (matched by claim id, not position)."""
     if not item.claims:
         return []
-    by_id = {v.claim_id: v for v in item.verdicts}
-    if not by_id:
+    if not item.verdicts:
         raise DataError(f"response '{item.response.id}' has {len(item.claims)} claims but no verdicts: "
                         "this reward needs a [verify] stage (or data with verdicts)")
     out = []
-    for c in item.claims:
-        v = by_id.get(c.id)
-        if v is None:
-            raise DataError(f"claim '{c.id}' has no verdict (verdicts and claims do not match)")
-        out.append(v)
+    for js in join_claims(item.claims, (), item.verdicts).values():  # the core's one join (by claim id)
+        for j in js:
+            if j.verdict is None:
+                raise DataError(f"claim '{j.claim.id}' has no verdict (verdicts and claims do not match)")
+            out.append(j.verdict)
     return out
 
 

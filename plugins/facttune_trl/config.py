@@ -35,9 +35,7 @@ REMOVED_ARGS: dict[str, str] = {
 
 # facttune's defaults for [train.args]: CPU-friendly, a few hundred pairs in minutes. Anything the
 # recipe sets wins. See docs/training.md for the reasoning (LoRA DPO: lr 1e-5..5e-5).
-DPO_DEFAULTS: dict[str, Any] = {
-    "learning_rate": 5e-5,
-    "beta": 0.1,
+_COMMON: dict[str, Any] = {
     "per_device_train_batch_size": 4,
     "gradient_accumulation_steps": 1,
     "num_train_epochs": 1,
@@ -49,21 +47,8 @@ DPO_DEFAULTS: dict[str, Any] = {
     "disable_tqdm": True,
     "include_num_input_tokens_seen": True,
 }
-SFT_DEFAULTS: dict[str, Any] = {
-    "learning_rate": 1e-4,
-    "per_device_train_batch_size": 4,
-    "gradient_accumulation_steps": 1,
-    "num_train_epochs": 1,
-    "max_length": 512,
-    "completion_only_loss": True,
-    "packing": False,
-    "logging_steps": 1,
-    "save_steps": 10,
-    "save_total_limit": 2,
-    "report_to": "none",
-    "disable_tqdm": True,
-    "include_num_input_tokens_seen": True,
-}
+DPO_DEFAULTS: dict[str, Any] = {"learning_rate": 5e-5, "beta": 0.1, **_COMMON}
+SFT_DEFAULTS: dict[str, Any] = {"learning_rate": 1e-4, **_COMMON, "completion_only_loss": True, "packing": False}
 
 TRL_CLASSES: dict[str, tuple[str, dict[str, str]]] = {"dpo": ("DPOConfig", DPO_CONFIG_TYPES),
                                                       "sft": ("SFTConfig", SFT_CONFIG_TYPES)}

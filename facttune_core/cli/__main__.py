@@ -1,0 +1,5 @@
+"""``python -m facttune_core.cli``: the ``facttune`` command."""
+
+from .main import main
+
+main()
