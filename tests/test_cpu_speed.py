@@ -152,7 +152,8 @@ def test_merged_adapter_gives_the_unmerged_outputs(tiny: Path, tmp_path: Path) -
 
 # ---------------------------------------------------------------------------- devices
 def test_an_isa_cap_in_the_environment_means_no_native_bf16(monkeypatch: pytest.MonkeyPatch) -> None:
-    from facttune_core import devices, native_bf16
+    from facttune_core import native_bf16
+    from facttune_core.contract import devices
 
     for var in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA"):
         monkeypatch.delenv(var, raising=False)
