@@ -482,3 +482,23 @@ def test_a_hub_model_offline_is_one_line_at_once(monkeypatch, tmp_path):
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     assert models.hub_reachable() is False  # HF_HUB_OFFLINE=1: no probe at all
     models.hub_reachable.cache_clear()
+
+
+def test_adapter_identity_ignores_the_order_peft_wrote_target_modules_in(tmp_path: Path) -> None:
+    """peft writes target_modules in set order (it follows PYTHONHASHSEED): the same adapter, the same id;
+    other weights or another rank, another id."""
+    import json
+
+    from facttune_hf.models import adapter_identity
+
+    def adapter(name: str, modules: list[str], r: int = 8, weights: bytes = b"w") -> str:
+        d = tmp_path / name
+        d.mkdir()
+        (d / "adapter_config.json").write_text(json.dumps({"r": r, "target_modules": modules}))
+        (d / "adapter_model.safetensors").write_bytes(weights)
+        return str(d)
+
+    a = adapter_identity(adapter("a", ["q_proj", "v_proj", "o_proj"]), "k")
+    assert a == adapter_identity(adapter("b", ["o_proj", "q_proj", "v_proj"]), "k")
+    assert a != adapter_identity(adapter("c", ["o_proj", "q_proj", "v_proj"], weights=b"x"), "k")
+    assert a != adapter_identity(adapter("d", ["o_proj", "q_proj", "v_proj"], r=16), "k")

@@ -247,11 +247,26 @@ def adapter_identity(adapter: str | None, key: str) -> str | None:
     if not weights:
         raise ConfigError(f"adapter '{adapter}' has no adapter_model.safetensors", key=key)
     h = hashlib.sha256()
-    for p in [path / "adapter_config.json", *weights]:
+    try:  # peft writes target_modules in set order (it follows the hash seed): lists sorted, same adapter same id
+        config = json.loads((path / "adapter_config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise ConfigError(f"adapter '{adapter}': adapter_config.json is not JSON ({err})", key=key) from None
+    h.update(json.dumps(_sorted_lists(config), sort_keys=True).encode())
+    for p in weights:
         with p.open("rb") as f:
             for block in iter(lambda: f.read(1 << 20), b""):
                 h.update(block)
     return h.hexdigest()[:16]
+
+
+def _sorted_lists(value: Any) -> Any:
+    """``value`` with every list of plain strings sorted, at any depth."""
+    if isinstance(value, dict):
+        return {k: _sorted_lists(v) for k, v in value.items()}
+    if isinstance(value, list):
+        items = [_sorted_lists(v) for v in value]
+        return sorted(items) if all(isinstance(v, str) for v in items) else items
+    return value
 
 
 # ---------------------------------------------------------------------------- shared loader
