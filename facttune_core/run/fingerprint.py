@@ -69,7 +69,8 @@ def code_fingerprint(spec: ComponentSpec) -> str | None:
 
 
 def _under_development(dist: Any, module: ModuleType) -> bool:
-    """Editable (PEP 610), or imported from outside the distribution's install folder."""
+    """Editable (PEP 610), metadata in a source tree, or imported from outside the distribution's install
+    folder."""
     try:
         info = json.loads(dist.read_text("direct_url.json") or "{}")
     except (OSError, ValueError):
@@ -83,6 +84,8 @@ def _under_development(dist: Any, module: ModuleType) -> bool:
         root = Path(dist.locate_file("")).resolve()
     except (OSError, TypeError, NotImplementedError):
         return False
+    if any((root / name).is_file() for name in ("pyproject.toml", "setup.py", "setup.cfg")):
+        return True  # metadata read from a source tree (the .egg-info `pip install -e` writes beside the code)
     return not Path(file).resolve().is_relative_to(root)
 
 
