@@ -7,22 +7,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from _hf_helpers import build_tiny_model
 
 from facttune_core import CallCache, Context, Prompt
 
 PROMPTS = [Prompt(id="p1", text="Write me a paragraph biography of Ada Quill.", topic="Ada Quill"),
            Prompt(id="p2", text="Here is a biography of Bruno Vell.", topic="Bruno Vell")]
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "llama", "llama")
-
-
-@pytest.fixture(scope="module")
-def tiny_gemma(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "gemma3", "gemma3", chat=False)
 
 
 @pytest.fixture(autouse=True)

@@ -14,24 +14,11 @@ from _fuzz_kit import (
     Expect,
     check_case,
     cli,
-    ir_plugin,
     json_lines,
     jsonl_recipe,
     one_line,
     write_jsonl,
 )
-
-
-@pytest.fixture
-def ir_registry(fake_registry):
-    """The fakes and ``irtest/*`` (tests/_fuzz_kit.py)."""
-    import facttune_core.testing as testing
-    from facttune_core.contract import plugins, registry
-
-    plugins.reset_plugin_manager(plugins.make_plugin_manager(extra=[testing, ir_plugin()]))
-    yield registry.get_registry()
-    plugins.reset_plugin_manager(None)
-
 
 Case = Callable[[Path, pytest.MonkeyPatch, pytest.CaptureFixture[str]], Expect]
 CASES: dict[str, Case] = {}

@@ -27,19 +27,8 @@ from facttune_core import (
 
 pytest.importorskip("transformers")
 
-from _hf_helpers import build_tiny_model  # noqa: E402
 
 from facttune_core import Generator
-
-
-@pytest.fixture(scope="session")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "llama", "llama")
-
-
-@pytest.fixture(scope="session")
-def tiny_gemma(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "gemma3", "gemma3", chat=False)
 
 
 @pytest.fixture(autouse=True)
