@@ -48,7 +48,7 @@ def found(t: str) -> dict[str, bool | None]:
 # ------------------------------------------------------------------------------ model-free analysis
 
 def test_analyse_leaves_out_the_topic_and_checks_names_numbers_and_dates():
-    assert found("Max Planck was a German physicist.") == {"German": True, "physicist": None}
+    assert found("Max Planck was a German physicist.") == {"German": True, "physicist": True}
     assert found("Max Planck was an Austrian physicist.")["Austrian"] is False
     assert found("Max Planck was born in 1858.") == {"born": True, "1858": True}
     assert found("Max Planck was born in 1860.") == {"born": False, "1860": False}
@@ -61,6 +61,22 @@ def test_demonyms_match_their_country_but_not_lookalikes():
     e = text.Evidence.of("She was born in Italy and studied Islam in Austria.")
     assert e.has_name("Italian") and e.has_name("Islamic") and e.has_name("Austrian")
     assert not e.has_name("Australian") and not e.has_name("Maria")
+
+
+def test_roles_are_found_when_stated_or_entailed_never_by_a_neighbour():
+    e = text.Evidence.of("Giordano Bruno was an Italian philosopher and poet. He invented a memory system and "
+                         "taught mathematics. Kubrick was an English filmmaker.")
+    role = {w: e.has_role(w) for w in ("philosopher", "poets", "writer", "inventor", "mathematician", "director",
+                                       "artist", "novelist", "physicist", "scientist", "publisher")}
+    assert role == {"philosopher": True, "poets": True, "writer": True,  # stated; a poet is a writer
+                    "inventor": True, "mathematician": True,  # the deed or field with the role's stem
+                    "director": True,  # filmmaker
+                    "artist": False, "novelist": False,  # neighbours of 'poet' that it does not entail
+                    "physicist": False, "scientist": False, "publisher": False}
+    kinds = {w.text: (w.kind, w.found) for w in text.analyse("Bruno was an artist and a British poet.", "Giordano Bruno",
+                                                             text.Evidence.of("Bruno was an English poet."))}
+    assert kinds == {"artist": ("role", False), "British": ("name", True), "poet": ("role", True)}
+    assert text.role_key("Physicists") == "physicist" and text.role_key("physics") == ""
 
 
 def consistency(**args) -> object:
@@ -92,6 +108,13 @@ def test_support_separates_stated_facts_from_changed_ones(support):
              "Max Planck was a famous painter who loved horses.", "Max Planck studied chemistry in Paris."]
     vs = support.verify([claim(t, i=i) for i, t in enumerate(texts)], [ev(i) for i in range(len(texts))])
     assert [v.supported for v in vs] == [True, True, True, False, False, False, False]
+    # a neighbouring role is what a tuned small model invents: similarity alone passed these
+    roles = support.verify([claim(t, i=i) for i, t in enumerate(["Max Planck was a chemist.", "Max Planck was a scientist.",
+                                                                  "Max Planck was an astronomer."])], [ev(i) for i in range(3)])
+    assert [v.supported for v in roles] == [False, True, False]
+    as_word = build_component(ClaimVerifier, "judges/support", {"fitted": "wiki-vital", "missing_role": None},
+                              Context(key="verify.args"))
+    assert as_word.verify([claim("Max Planck was a chemist.")], [ev()])[0].p_true > roles[0].p_true
     assert min(v.p_true for v in vs[:3]) > max(v.p_true for v in vs[3:])
     assert all(v.raw.startswith("score=") for v in vs)
     assert support.verify([claim("Max Planck was German.")], [None])[0].supported is False

@@ -39,6 +39,24 @@ def test_pronouns_become_the_topic_and_each_adverbial_is_a_fact(extractor):
     assert all("She" not in f and " she " not in f for f in got)
 
 
+def test_it_stands_for_a_topic_that_is_not_a_person(extractor):
+    """FLAME's fact-seeking instructions ask about places and events: "it" is the topic there, never in
+    a biography (and never the "it" of "it is said")."""
+    got = facts(extractor, "Victoria Falls is a waterfall on the Zambezi River. It is about 1,700 metres wide. "
+                "Its spray can be seen from far away. It is said that it was named by David Livingstone.",
+                topic="Victoria Falls")
+    assert got == ["Victoria Falls is a waterfall on the Zambezi River.", "Victoria Falls is about 1,700 metres wide.",
+                   "Victoria Falls's spray can be seen from far away.", "Victoria Falls was named by David Livingstone."]
+    bio = facts(extractor, "Marie Curie was a physicist. It was a time of war. She won two Nobel Prizes.")
+    assert bio == ["Marie Curie was a physicist.", "Marie Curie won two Nobel Prizes."]
+
+
+def test_a_range_followed_by_another_to_is_not_a_crash(extractor):
+    got = facts(extractor, "Marie Curie travelled from Warsaw to Paris to London in 1891.")
+    assert got == ["Marie Curie travelled from Warsaw to Paris.", "Marie Curie travelled to London.",
+                   "Marie Curie travelled in 1891."]
+
+
 def test_a_lifespan_after_the_name_and_an_apposition_are_facts(extractor):
     got = facts(extractor, "Johann Sebastian Bach (1685-1750) was born in Eisenach, a town in Thuringia.",
                 topic="Johann Sebastian Bach")

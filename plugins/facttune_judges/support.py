@@ -49,6 +49,9 @@ class Support:
         layer: int = Field(5, ge=1, description="hidden layer whose token states are compared")
         sharpness: float = Field(8.0, ge=0.0, description="soft-minimum weight exp(-sharpness * support); 0 = mean")
         missing_name: float = Field(0.3, ge=0.0, le=1.0, description="support cap of a name absent from the evidence")
+        missing_role: float | None = Field(0.3, ge=0.0, le=1.0, description="support of an occupation or title "
+                                           "(poet, physicist, emperor) that the evidence neither names nor entails; "
+                                           "None = judge it as any other word (by similarity)")
         fitted: FittedFile | None = Field(None, description="calibration file from `facttune judge fit` (a path, or a "
                                    "packaged name such as 'wiki-vital'); without it P(True) = the raw score")
         threshold: float = Field(0.5, ge=0.0, le=1.0, description="supported iff P(True) >= threshold")
@@ -122,6 +125,9 @@ class Support:
         ev_info = {t: text.Evidence.of(t) for t in uniq}
         analysed = [text.analyse(c.text, c.topic, ev_info[t]) if t.strip() else []
                     for c, t in zip(claims, ev_texts, strict=True)]
+        if self.c.missing_role is None:  # roles judged by similarity, as any other word
+            analysed = [[text.Word(w.text, w.start, w.end, "word") if w.kind == "role" else w for w in a]
+                        for a in analysed]
         need = [i for i, a in enumerate(analysed) if any(w.kind == "word" for w in a)]
         # evidence vectors per (text, topic): the topic's name is left out of what a claim word may match
         ev_keys = [k for k in dict.fromkeys((ev_texts[i], claims[i].topic or "") for i in need)
@@ -158,6 +164,8 @@ class Support:
                     wi += 1
                 elif w.kind == "name":
                     sv = 1.0 if w.found else self.c.missing_name
+                elif w.kind == "role":
+                    sv = 1.0 if w.found else float(self.c.missing_role or 0.0)
                 else:  # number, date
                     sv = 1.0 if w.found else 0.0
                 sups.append((w.text, w.kind, sv))

@@ -7,6 +7,10 @@ checkable); every other word is one of:
 - ``number``: digits or a number word (``seven``);
 - ``date``: a year (3-4 digits), or a word of a date expression that the evidence's dates settle
   (``born in 1858``, ``the 18th century``);
+- ``role``: an occupation or title (``poet``, ``physicist``, ``emperor``): found when the evidence
+  names it or a role that entails it (``physicist`` → ``scientist``, ``novelist`` → ``writer``; the
+  table is ``ROLES``). A small model's typical invention is a neighbouring role ("was a poet" for a
+  playwright), which word similarity passes;
 - ``word``: anything else.
 
 Names and numbers must be found in the evidence as they are (up to case, plural and a demonym
@@ -41,6 +45,69 @@ NUMBER_WORDS.update({"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seven
 # words whose truth is settled by the dates around them ("born in 1858" when the evidence has 1858)
 DATE_WORDS = frozenset("born birth died death lived live living century centuries decade decades year years "
                        "era period age ages".split())
+
+# occupations and titles a biography states: each maps to the roles that entail it (a physicist is a
+# scientist; a scientist is not a physicist). A role absent from this table stays a plain ``word``.
+_ROLE_GROUPS: dict[str, str] = {
+    "scientist": "physicist chemist biologist astronomer astrophysicist geologist botanist zoologist naturalist "
+                 "physiologist biochemist microbiologist geneticist neuroscientist ecologist meteorologist "
+                 "bacteriologist pathologist",
+    "writer": "novelist poet playwright dramatist essayist author journalist screenwriter lyricist biographer "
+              "satirist librettist",
+    "author": "novelist poet playwright dramatist essayist writer screenwriter biographer satirist",
+    "artist": "painter sculptor illustrator printmaker engraver draughtsman cartoonist ceramicist",
+    "musician": "composer pianist violinist cellist guitarist organist conductor singer songwriter drummer "
+                "bassist saxophonist trumpeter rapper harpsichordist",
+    "politician": "statesman senator congressman congresswoman legislator parliamentarian chancellor "
+                  "president minister governor mayor",
+    "monarch": "king queen emperor empress tsar tsarina czar sultan shah pharaoh caliph khan",
+    "ruler": "king queen emperor empress tsar tsarina czar sultan shah pharaoh caliph khan monarch regent "
+             "duke prince",
+    "businessman": "businesswoman entrepreneur industrialist magnate tycoon executive financier banker",
+    "businesswoman": "businessman entrepreneur industrialist magnate tycoon executive financier banker",
+    "entrepreneur": "businessman businesswoman industrialist founder",
+    "actor": "actress",
+    "actress": "actor",
+    "cleric": "priest bishop archbishop cardinal pope monk friar abbot theologian",
+    "clergyman": "priest bishop archbishop cardinal pope vicar pastor minister",
+    "athlete": "sprinter runner boxer footballer swimmer gymnast cyclist skater wrestler",
+    "singer": "vocalist soprano tenor baritone mezzo contralto",
+    "physician": "doctor surgeon",
+    "filmmaker": "director",
+    "director": "filmmaker",
+    "scholar": "philosopher theologian historian philologist linguist jurist",
+    "soldier": "officer commander marshal colonel captain lieutenant",
+}
+_LEAF_ROLES = """
+philosopher theologian mathematician economist historian psychologist psychoanalyst sociologist anthropologist
+linguist philologist engineer inventor architect lawyer jurist explorer navigator photographer portraitist
+designer comedian dancer choreographer activist revolutionary reformer abolitionist diplomat editor publisher
+producer professor teacher educator missionary prophet mystic admiral cosmologist ornithologist
+entomologist polymath critic performer storyteller poet novelist playwright composer painter sculptor
+""".split()
+ROLES: dict[str, frozenset[str]] = {r: frozenset([r, *more.split()]) for r, more in _ROLE_GROUPS.items()}
+ROLES.update({r: frozenset([r]) for group in [*_ROLE_GROUPS.values(), " ".join(_LEAF_ROLES)]
+              for r in group.split() if r not in ROLES})
+# a role also stands when the evidence names its field or deed with the same stem ('physics' for
+# 'physicist', 'invented' for 'inventor'); not for these, whose stem names something else
+# ('published' works do not make a publisher)
+_NO_DERIVED = frozenset("publisher producer conductor editor critic performer singer".split())
+_ROLE_SUFFIXES = ("ist", "ian", "er", "or")
+_FIELD_ENDINGS = ("", "s", "y", "ies", "ics", "ic", "ical", "ed", "ing", "ion", "ions", "ition", "ure")
+
+
+def role_bases(role: str) -> tuple[str, ...]:
+    """The field/deed stems a role is derived from: 'physicist' → 'physic', 'inventor' → 'invent'."""
+    if role in _NO_DERIVED:
+        return ()
+    return tuple(role[: -len(suf)] for suf in _ROLE_SUFFIXES if role.endswith(suf) and len(role) - len(suf) >= 5)
+
+
+# names another name implies: an English poet is British (not the reverse)
+_NAME_ENTAILED_BY: dict[str, tuple[str, ...]] = {
+    "british": ("english", "scottish", "welsh", "england", "scotland", "wales", "britain"),
+    "briton": ("english", "scottish", "welsh"),
+}
 
 _SUFFIXES = ("ations", "ation", "ingly", "ing", "edly", "ed", "ies", "es", "s", "ly")
 _DEMONYM = ("", "n", "an", "ian", "ic", "ish", "ese", "i", "s", "es", "ans", "ians", "ics")
@@ -117,10 +184,31 @@ class Evidence:
         w = word.lower()
         if w in self.lower_words or stem(w) in self.stems:
             return True
+        if any(e in self.lower_words for e in _NAME_ENTAILED_BY.get(w, ())):
+            return True
         return any(_demonym_pair(w, e) for e in self.lower_words if e[:3] == w[:3])
+
+    def has_role(self, word: str) -> bool:
+        """The evidence names this role, one that entails it (``ROLES``), or its field or deed with the
+        same stem ('physics' for 'physicist')."""
+        for r in ROLES.get(role_key(word), ()):
+            if r in self.lower_words or r + "s" in self.lower_words or stem(r) in self.stems:
+                return True
+            if any(b + e in self.lower_words for b in role_bases(r) for e in _FIELD_ENDINGS):
+                return True
+        return False
 
     def date_range_ok(self, lo: int, hi: int) -> bool:
         return any(lo <= y <= hi for y in self.years)
+
+
+def role_key(word: str) -> str:
+    """The ``ROLES`` entry a claim word names ('poets' → 'poet'), or '' when it names none."""
+    w = word.lower()
+    for cand in (w, w[:-1] if w.endswith("s") else w, w[:-2] if w.endswith("es") else w):
+        if cand in ROLES:
+            return cand
+    return ""
 
 
 def _demonym_pair(a: str, b: str) -> bool:
@@ -141,7 +229,7 @@ class Word:
     text: str
     start: int
     end: int
-    kind: str  # name | number | date | word
+    kind: str  # name | number | date | role | word
     found: bool | None = None  # names / numbers / dates: in (consistent with) the evidence?
 
 
@@ -174,6 +262,9 @@ def analyse(claim: str, topic: str | None, ev: Evidence) -> list[Word]:
             continue
         if tok[:1].isupper() and m.start() > 0:
             out.append(Word(tok, m.start(), m.end(), "name", ev.has_name(tok)))
+            continue
+        if role_key(tok):
+            out.append(Word(tok, m.start(), m.end(), "role", ev.has_role(tok)))
             continue
         out.append(Word(tok, m.start(), m.end(), "word"))
     for (a, b), ok in zip(spans, dates_ok, strict=False):

@@ -76,7 +76,7 @@ class AtomicFacts:
         said: dict[str, set[str]] = {}  # a fact repeated later in the same response counts once
         for (r, s), doc in zip(sentences, docs, strict=True):
             seen = said.setdefault(r.id, set())
-            facts = [f for f in self.sentence(doc, Topic.of(r.topic), cut=self.cut_off(r, s)) if f.lower() not in seen]
+            facts = [f for f in self.sentence(doc, Topic.of(r.topic, r.text), cut=self.cut_off(r, s)) if f.lower() not in seen]
             seen.update(f.lower() for f in facts)
             out.append(facts)
             self.ctx.progress(1, len(sentences))

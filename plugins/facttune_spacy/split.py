@@ -27,9 +27,6 @@ from .words import (
     COORDINABLE,
     CORE,
     NOUN_PREPS,
-    PRONOUNS_OBJ,
-    PRONOUNS_POSS,
-    PRONOUNS_SUBJ,
     RELATIVE,
     SKIP,
     SUBJ,
@@ -59,11 +56,12 @@ class Clauses:
         self.subj_repl: dict[int, str] = {}  # topic pronouns → the topic's name (in subjects)
         self.consumed: set[int] = set()  # tokens already made into a fact of their own (a lifespan)
         if topic.name:
+            stand, poss = topic.pronouns
             for t in sent:
                 low = t.text.lower()
-                if low in PRONOUNS_SUBJ or low in PRONOUNS_OBJ:
+                if low in stand and t.dep_ != "expl":  # not "it is said that"
                     self.subj_repl[t.i] = topic.name
-                elif low in PRONOUNS_POSS and t.dep_ == "poss":
+                elif low in poss and t.dep_ == "poss":
                     self.subj_repl[t.i] = topic.name + "'s"
 
     def run(self) -> list[Fact]:
@@ -302,17 +300,18 @@ class Clauses:
         """'from 1398 to 1443' is one adverbial (a range), not two."""
         out: list[Any] = []
         for m in mods:
-            if out and m.dep_ == "prep" and m.text.lower() in ("to", "until", "till") and out[-1].dep_ == "prep" \
-                    and not isinstance(out[-1], tuple) and out[-1].text.lower() == "from":
+            if out and not isinstance(out[-1], tuple) and m.dep_ == "prep" \
+                    and m.text.lower() in ("to", "until", "till") and out[-1].dep_ == "prep" \
+                    and out[-1].text.lower() == "from":
                 out[-1] = (out[-1], m)
                 continue
             out.append(m)
         return out
 
     def modifier_spans(self, mod: Any) -> list[set[int]]:
+        """An adverbial argument as one span per coordinated item ("in films and plays" → two)."""
         if isinstance(mod, tuple):
             return [subtree(mod[0]) | subtree(mod[1])]
-        """An adverbial argument as one span per coordinated item ("in films and plays" → two)."""
         if mod.dep_ == "conj":  # a noun the parser hung on the verb: it takes the preceding preposition
             prep = [c for c in mod.head.children if c.dep_ == "prep" and c.i < mod.i]
             group = conjuncts(mod)

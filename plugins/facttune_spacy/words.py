@@ -24,6 +24,9 @@ notably widely perhaps now today currently once soon truly deeply greatly""".spl
 PRONOUNS_SUBJ = frozenset({"he", "she"})
 PRONOUNS_OBJ = frozenset({"him", "himself", "herself"})
 PRONOUNS_POSS = frozenset({"his", "her"})
+NEUTER_SUBJ = frozenset({"it", "itself"})
+NEUTER_POSS = frozenset({"its"})
+PERSONAL = re.compile(r"\b(?:he|she|his|her|hers|him|himself|herself)\b", re.IGNORECASE)
 RELATIVE = frozenset({"who", "which", "that", "whom", "whose", "where", "when"})
 IRREGULAR_PAST = dict(w.split(":") for w in """be:was have:had do:did go:went begin:began become:became write:wrote
 make:made take:took give:gave get:got find:found lead:led leave:left hold:held build:built bring:brought buy:bought
@@ -119,11 +122,22 @@ class Topic:
 
     name: str
     words: frozenset[str]
+    neuter: bool = False  # a place, work or event: "it" / "its" stand for it (not "he" / "she")
 
     @classmethod
-    def of(cls, name: str | None) -> Topic:
+    def of(cls, name: str | None, text: str = "") -> Topic:
+        """The topic of a response; ``text`` (the response) decides which pronouns stand for it: "it"
+        when the response says no he/she/his/her/him at all (a waterfall, an army, a war)."""
         n = (name or "").strip()
-        return cls(n, frozenset(w.lower() for w in re.findall(r"\w+", n)))
+        neuter = bool(text) and not PERSONAL.search(text)
+        return cls(n, frozenset(w.lower() for w in re.findall(r"\w+", n)), neuter)
+
+    @property
+    def pronouns(self) -> tuple[frozenset[str], frozenset[str]]:
+        """(subject/object pronouns, possessives) that stand for the topic."""
+        if self.neuter:
+            return NEUTER_SUBJ, NEUTER_POSS
+        return PRONOUNS_SUBJ | PRONOUNS_OBJ, PRONOUNS_POSS
 
     def named_by(self, tok: Any) -> bool:
         """The noun and its name parts are all words of the topic's name ("Curie", "Marie Curie")."""
