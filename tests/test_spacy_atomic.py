@@ -51,6 +51,17 @@ def test_it_stands_for_a_topic_that_is_not_a_person(extractor):
     assert bio == ["Marie Curie was a physicist.", "Marie Curie won two Nobel Prizes."]
 
 
+def test_a_fuller_name_is_the_topic_and_only_its_own_parenthesis_is_a_lifespan(extractor):
+    got = facts(extractor, "W. E. B. Du Bois (July 10, 1891 - August 1960) was an American author.",
+                topic="W. E. B. Du Bois")
+    assert got == ["W. E. B. Du Bois was born on July 10, 1891.", "W. E. B. Du Bois died in August 1960.",
+                   "W. E. B. Du Bois was American.", "W. E. B. Du Bois was an author."]
+    got = facts(extractor, "Stanley Edward Kubrick is an American filmmaker. He made the film Spartacus (1960).",
+                topic="Stanley Kubrick")
+    assert "Stanley Kubrick is a filmmaker." in got
+    assert not any("born" in f or "died" in f for f in got)  # the film's year is not his lifespan
+
+
 def test_a_range_followed_by_another_to_is_not_a_crash(extractor):
     got = facts(extractor, "Marie Curie travelled from Warsaw to Paris to London in 1891.")
     assert got == ["Marie Curie travelled from Warsaw to Paris.", "Marie Curie travelled to London.",

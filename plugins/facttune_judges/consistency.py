@@ -1,7 +1,7 @@
-"""``judges/consistency``: the claim's names, numbers and dates, checked against the evidence.
+"""``judges/consistency``: the claim's names, numbers, dates and roles, checked against the evidence.
 
 Model-free. P(True) is the share of the claim's checkable items (``text.analyse``: names, numbers,
-dates) that the evidence has (dates: is consistent with); a claim with none is not contradicted and
+dates, occupations and titles) that the evidence has (dates: is consistent with); a claim with none is not contradicted and
 gets ``neutral``. Supported iff every item is found. Useful alone as a cheap filter, or as a member of
 ``judges/ensemble`` beside an LM judge that cannot see a changed year or place.
 """

@@ -7,6 +7,10 @@ gets a support in [0, 1]:
   ``missing_name`` (a changed place, year or nationality is the typical hallucination);
 - dates: 1 if consistent with the evidence's years, else 0; the words they settle (``born``,
   ``lived``, ``century``) follow them;
+- occupations and titles (``poet``, ``physicist``, ``emperor``): 1 if the evidence names the role,
+  one that entails it (a physicist is a scientist) or its field with the same stem (``physics``),
+  else ``missing_role`` (a neighbouring role is what word similarity passes and a policy trained
+  against this judge learned to write: "was a poet" for a playwright);
 - other words: the best cosine between the word's contextual embedding and any evidence word's
   (MiniLM, mean over word pieces, from hidden layer ``layer``; the topic's name left out of both).
 

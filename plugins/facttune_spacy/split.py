@@ -74,14 +74,20 @@ class Clauses:
         subj = [c for c in self.sent.root.children if c.dep_ in ("nsubj", "nsubjpass")]
         return bool(subj) and (self.topic.named_by(subj[0]) or subj[0].i in self.subj_repl)
 
+    def subject_span(self) -> set[int]:
+        """The tokens of the sentence's main subject (its parenthesis included)."""
+        subj = [c for c in self.sent.root.children if c.dep_ in ("nsubj", "nsubjpass")]
+        return subtree(subj[0]) if subj else set()
+
     def lifespans(self) -> None:
         """'Name (1919-2007)', 'Name (born 4 May 1931)': the parenthesis after the topic's name."""
         toks = list(self.sent)
         for k, t in enumerate(toks[:-1]):
             if t.text != "(" or k == 0:
                 continue
-            if toks[k - 1].text.lower() not in self.topic.words and not self.about_topic_sentence():
-                continue
+            if toks[k - 1].text.lower() not in self.topic.words and not (
+                    self.about_topic_sentence() and t.i in self.subject_span()):
+                continue  # "a book (1910)", "the film Bwana Devil (1982)": not the person's lifespan
             end = next((j for j in range(k + 1, len(toks)) if toks[j].text == ")"), None)
             if end is None:
                 continue
@@ -135,8 +141,10 @@ class Clauses:
                     # the main subject of a sentence in a biography is the person, under whatever name the
                     # model gave them ("Sutton B. Anthony" for Susan B. Anthony): a fact about the topic
                     name_ids = {c.i, *[x.i for x in c.children if x.dep_ in ("compound", "flat")]}
+                    # a fuller form of the topic's name ("Stanley Edward Kubrick"), with or without a parenthesis
+                    # or clause after it, is the topic: its facts are checked under the topic's name
                     shared = any(self.doc[i].text.lower() in self.topic.words for i in name_ids)
-                    return (self.topic.name if shared and ids == name_ids else self.text(ids, self.subj_repl)), True, ids
+                    return (self.topic.name if shared else self.text(ids - self.consumed, self.subj_repl)), True, ids
                 return self.text(ids, self.subj_repl), False, ids
         if pred.i in seen or pred.head.i == pred.i:
             return self.topic.name, True, set()
