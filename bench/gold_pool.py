@@ -2,13 +2,16 @@
 
     python bench/gold_pool.py packets OUT_DIR --add base=runs/facttune-fs:before --add fs=runs/facttune-fs:after \\
         --add aq=runs/facttune-aq:after [--per-packet 32] [--seed 0] [--per-person 2]
+        [--prompts recipes/data/flame/instructions.jsonl --where fact_seeking]
         Pools the held-out responses of each source (RUN:before / RUN:after read
         RUN/NN-evaluate-*/{before,after}/01-generate-*/records.jsonl; RUN:generate reads the run's own
         RUN/01-generate-*/records.jsonl), shuffles them all together, hides each behind an id R0000...,
         and writes OUT_DIR/packet{i}.md (person, DESCRIPTION + EVIDENCE from the packaged Wikipedia summary,
         TEXT) and OUT_DIR/blind_key.json. Annotators follow ../shared/gold/README.md's instructions and write
         OUT_DIR/gold{i}.jsonl; an annotator never sees blind_key.json, so no one knows which model wrote what.
-        Identical texts (a shared base row) are labelled once.
+        Identical texts (a shared base row) are labelled once. With --prompts (a JSONL of the run's
+        prompts: id, prompt), each response shows its INSTRUCTION, and --where FIELD keeps only the
+        responses to prompts whose FIELD is true (FLAME: the fact-seeking ones).
 
     python bench/gold_pool.py score OUT_DIR [--baseline base]
         Per source: FActScore (share of S among a response's facts; no facts = abstained, left out),
@@ -51,6 +54,9 @@ def summaries() -> dict[str, Any]:
 
 def cmd_packets(a: argparse.Namespace) -> None:
     kb = summaries()
+    prompts: dict[str, dict[str, Any]] = {}
+    if a.prompts:
+        prompts = {r["id"]: r for r in (json.loads(x) for x in open(a.prompts, encoding="utf-8") if x.strip())}
     by_text: dict[str, dict[str, Any]] = {}
     for item in a.add:
         label, _, spec = item.partition("=")
@@ -58,11 +64,14 @@ def cmd_packets(a: argparse.Namespace) -> None:
         seen: dict[str, int] = defaultdict(int)
         for r in rows:
             person = r["prompt_id"]
+            if a.where and not (prompts.get(person) or {}).get(a.where):
+                continue
             if a.per_person and seen[person] >= a.per_person:
                 continue
             seen[person] += 1
             h = hashlib.sha256(f"{r['topic']}\n{r['text']}".encode()).hexdigest()
-            entry = by_text.setdefault(h, {"topic": r["topic"], "text": r["text"], "sources": []})
+            entry = by_text.setdefault(h, {"topic": r["topic"], "text": r["text"], "sources": [],
+                                           "instruction": (prompts.get(person) or {}).get("prompt")})
             entry["sources"].append({"source": label, "response_id": r["id"], "person": person})
     items = list(by_text.values())
     random.Random(a.seed).shuffle(items)
@@ -77,9 +86,10 @@ def cmd_packets(a: argparse.Namespace) -> None:
         rid = f"R{i:04d}"
         key[rid] = {"sources": it["sources"], "topic": it["topic"], "text": it["text"]}
         page = kb.get(it["topic"]) or {}
+        asked = f"INSTRUCTION: {it['instruction']}\n" if it.get("instruction") else ""
         packets[i % n_packets].append(
             f"## RESPONSE {rid}\nPERSON: {it['topic']}\nDESCRIPTION: {page.get('description', '')}\n"
-            f"EVIDENCE: {page.get('extract', '(none)')}\nTEXT: {it['text']}\n")
+            f"EVIDENCE: {page.get('extract', '(none)')}\n{asked}TEXT: {it['text']}\n")
     for i, p in enumerate(packets):
         (out / f"packet{i}.md").write_text(f"# Packet {i}: {len(p)} responses; write gold{i}.jsonl\n\n" + "\n".join(p),
                                            encoding="utf-8")
@@ -164,6 +174,8 @@ def main() -> None:
     p.add_argument("--per-person", type=int, default=0, help="at most this many responses per person and source")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--limit", type=int, default=0, help="keep this many responses (after shuffling)")
+    p.add_argument("--prompts", help="JSONL of the run's prompts (id, prompt, fields): shows each INSTRUCTION")
+    p.add_argument("--where", help="keep only responses to prompts whose FIELD (in --prompts) is true")
     p.set_defaults(fn=cmd_packets)
     s = sub.add_parser("score")
     s.add_argument("out_dir")
