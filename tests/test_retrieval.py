@@ -143,6 +143,9 @@ def test_whole_source_search_and_index_cached_on_disk(fs_db, tmp_path):
     assert ev[0].passages[-1].title == "Bruno Vell" and ev[1].passages[-1].title == "Émile Durkheim"
     idx = r.index_dir()
     assert (idx / "ids.json").exists() and idx.parent.name == "enwiki.db.index"
+    # a claim with no word the index knows finds nothing, beside ones that do (bm25s refuses unknown ids)
+    ev = r.retrieve([claim("This is 2.", None), claim("zzyzx qwertyuiop", None, 1), claim("sociology founder", None, 2)])
+    assert ev[0].passages == () and ev[1].passages == () and ev[2].passages[-1].title == "Émile Durkheim"
     # another instance reuses it; a db with other content gets another index
     r2 = retriever("bm25", {"source": str(fs_db), "topic_only": False, "k": 2})
     assert r2.index_dir() == idx

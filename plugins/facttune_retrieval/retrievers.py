@@ -326,10 +326,19 @@ class BM25Retriever(_Retriever):
         k = min(self.c.k, len(self._ids))
         out: list[Ranked] = []
         step = max(self.c.batch_size, 1)
+        vocab = getattr(self._source, "vocab_dict", None)
         for s in range(0, len(queries), step):
-            qs = [self.tokenize(q) or [""] for q in queries[s:s + step]]
-            res = self._source.retrieve(qs, k=k, show_progress=False)
-            for docs, scores in zip(res.documents, res.scores, strict=True):
+            # only words the index knows: a query with none ("This is 2.") finds nothing (bm25s refuses a
+            # word id beyond its index rather than scoring it 0)
+            qs = [[w for w in self.tokenize(q) if vocab is None or w in vocab] for q in queries[s:s + step]]
+            asked = [q for q in qs if q]
+            res = self._source.retrieve(asked, k=k, show_progress=False) if asked else None
+            found = iter(zip(res.documents, res.scores, strict=True)) if res is not None else iter(())
+            for q in qs:
+                if not q:
+                    out.append([])
+                    continue
+                docs, scores = next(found)
                 out.append([(self.kb.passage(self._ids[int(d)]), float(sc)) for d, sc in
                             zip(docs, scores, strict=True)])
         return out
