@@ -325,22 +325,13 @@ class BM25Retriever(_Retriever):
         self.load_source_index()
         k = min(self.c.k, len(self._ids))
         out: list[Ranked] = []
-        step = max(self.c.batch_size, 1)
-        vocab = getattr(self._source, "vocab_dict", None)
-        for s in range(0, len(queries), step):
-            # only words the index knows: a query with none ("This is 2.") finds nothing (bm25s refuses a
-            # word id beyond its index rather than scoring it 0)
-            qs = [[w for w in self.tokenize(q) if vocab is None or w in vocab] for q in queries[s:s + step]]
-            asked = [q for q in qs if q]
-            res = self._source.retrieve(asked, k=k, show_progress=False) if asked else None
-            found = iter(zip(res.documents, res.scores, strict=True)) if res is not None else iter(())
-            for q in qs:
-                if not q:
-                    out.append([])
-                    continue
-                docs, scores = next(found)
-                out.append([(self.kb.passage(self._ids[int(d)]), float(sc)) for d, sc in
-                            zip(docs, scores, strict=True)])
+        step, vocab = max(self.c.batch_size, 1), getattr(self._source, "vocab_dict", None) or {}
+        for s in range(0, len(queries), step):  # words the index lacks are left out: bm25s refuses their ids
+            qs = [[w for w in self.tokenize(q) if not vocab or w in vocab] for q in queries[s:s + step]]
+            res = self._source.retrieve([q for q in qs if q], k=k, show_progress=False) if any(qs) else None
+            found = zip(res.documents, res.scores, strict=True) if res is not None else iter(())
+            out.extend([(self.kb.passage(self._ids[int(d)]), float(sc)) for d, sc in zip(*next(found), strict=True)]
+                       if q else [] for q in qs)  # a query with no known word ("This is 2.") finds nothing
         return out
 
 
