@@ -98,6 +98,21 @@ def test_meta_fields_reach_the_prompts_and_evaluate_groups_by_them(fake_registry
                                          "held out, fact_seeking = true (before → after tuning)"]
 
 
+def test_compare_keeps_one_group_of_a_grouped_run(fake_registry, tmp_path):
+    """`facttune compare --group true`: FLAME's row over the fact-seeking instructions only."""
+    from facttune_core import DataError
+    from facttune_core.report.compare import compare
+
+    Pipeline(load_recipe(flame_like(tmp_path)), tmp_path / "run").run()
+    c = compare([tmp_path / "run"], group="true")
+    assert [a.summary["responses"] for a in c.arms] == [2, 2]  # 1 fact-seeking held-out prompt x 2
+    assert all(r["group"] == "true" for a in c.arms for r in a.rows) and "rows of group 'true' only" in c.notes
+    assert [a.summary["responses"] for a in compare([tmp_path / "run"], group="false").arms] == [4, 4]
+    assert sum(a.summary["responses"] for a in compare([tmp_path / "run"]).arms) == 12
+    with pytest.raises(DataError, match=r"no rows of group 'yes' \(groups here: false, true\)"):
+        compare([tmp_path / "run"], group="yes")
+
+
 def test_a_run_folder_stands_for_its_trained_adapter(fake_registry, fake_recipe, tmp_path):
     run = tmp_path / "sft"
     with pytest.raises(ConfigError, match="no trained adapter yet"):

@@ -20,6 +20,9 @@ def compare_cmd(
     bootstrap: Annotated[int, typer.Option(min=100, help="Bootstrap resamples")] = 2000,
     force: Annotated[bool, typer.Option("--force", help="Overwrite compare.* files in --out that facttune compare "
                                                         "did not write")] = False,
+    group: Annotated[str | None, typer.Option(help="Only the rows of this group: the value of the prompt.meta key "
+                                                   "a run's [evaluate] group_by named (FLAME: --group true for the "
+                                                   "fact-seeking instructions)")] = None,
 ) -> None:
     """One table across run and score folders, with 95% CIs against a baseline, and a plot.
 
@@ -27,7 +30,7 @@ def compare_cmd(
     unsupported per response, FActScore, error rate, words, abstention; paired-bootstrap CIs of the
     difference from the baseline over the prompts both share. Writes compare.png, .html and .json."""
     try:
-        c = compare(folders, baseline, bootstrap)
+        c = compare(folders, baseline, bootstrap, group=group)
         paths = write_outputs(c, out, force=force)
     except FacttuneError as err:
         fail(err, 1)

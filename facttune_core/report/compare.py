@@ -239,7 +239,10 @@ def _unique_labels(arms: list[Arm]) -> None:
             a.label = "/".join(parts[-depth[id(a)]:]).lstrip("/") + base[id(a)]
 
 
-def compare(folders: Sequence[Path], baseline: str | None = None, n_boot: int = 2000, seed: int = 0) -> Comparison:
+def compare(folders: Sequence[Path], baseline: str | None = None, n_boot: int = 2000, seed: int = 0,
+            group: str | None = None) -> Comparison:
+    """``group``: keep only the rows of that group (the value of the prompt.meta key a run's
+    ``[evaluate] group_by`` named, e.g. "true" for FLAME's fact-seeking instructions)."""
     if not folders:
         raise ConfigError("give at least one run or score folder", where="compare")
     seen: dict[Path, Path] = {}
@@ -249,9 +252,20 @@ def compare(folders: Sequence[Path], baseline: str | None = None, n_boot: int = 
         if real in seen and Path(f).exists():
             raise DataError(f"given twice (also as {seen[real]})", where=str(f))
         seen[real] = Path(f)
-        arms += load_folder(Path(f))
+        got = load_folder(Path(f))
+        if group is not None:
+            for a in got:
+                a.rows = [r for r in a.rows if str(r.get("group")) == group]
+            if not any(a.rows for a in got):
+                known = sorted({str(r.get("group")) for a in load_folder(Path(f)) for r in a.rows} - {"None"})
+                here = ", ".join(known) or "none: its evaluate stage has no group_by"
+                raise DataError(f"no rows of group '{group}' (groups here: {here})", where=str(f), key="--group")
+            got = [a for a in got if a.rows]
+        arms += got
     _unique_labels(arms)
     arms, notes, alias = _same_base_once(arms)
+    if group is not None:
+        notes.append(f"rows of group '{group}' only")
     base = _pick_baseline(arms, alias.get(baseline, baseline) if baseline else None)
     for a in arms:
         a.summary = summarize(a.rows)
