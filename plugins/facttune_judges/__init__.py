@@ -1,8 +1,8 @@
 """facttune bundled plugin 'judges': claim verifiers that are measured, not assumed.
 
 - ``judges/support``: word-level evidence support from the packaged MiniLM encoder, with exact
-  checks of names, numbers and dates (the embedded default's verifier);
-- ``judges/consistency``: names, numbers and dates of the claim that the evidence lacks or
+  checks of names, numbers, dates and roles (the embedded default's verifier);
+- ``judges/consistency``: names, numbers, dates and roles of the claim that the evidence lacks or
   contradicts (model-free);
 - ``judges/ensemble``: other verifiers by name, combined all-of (FActScore's LM + nonparametric
   rule), by a weighted mean, or by a logistic model fitted with ``facttune judge fit``.

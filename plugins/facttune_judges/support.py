@@ -45,7 +45,7 @@ MODEL_ALIAS = "all-minilm-l6-v2"
 
 
 class Support:
-    """Word-level evidence support from MiniLM embeddings, with exact checks of names, numbers and dates."""
+    """Word-level evidence support from MiniLM embeddings, with exact checks of names, numbers, dates and roles."""
 
     class Config(BaseModel):
         model_config = ConfigDict(extra="forbid")

@@ -1,4 +1,4 @@
-"""Model-free text analysis shared by the judges: content words, names, numbers and dates.
+"""Model-free text analysis shared by the judges: content words, names, numbers, dates and roles.
 
 A claim is cut into words; the topic's own name and function words are left out (they say nothing
 checkable); every other word is one of:
@@ -235,7 +235,7 @@ class Word:
 
 def analyse(claim: str, topic: str | None, ev: Evidence) -> list[Word]:
     """The claim's checkable words (the topic's name and function words left out), each with its kind
-    and, for names, numbers and dates, whether the evidence has it."""
+    and, for names, numbers, dates and roles, whether the evidence has it."""
     tstems = topic_stems(topic)
     spans = [(m.start(), m.end()) for m in _CENTURY.finditer(claim)] + \
             [(m.start(), m.end()) for m in _DECADE.finditer(claim)]
