@@ -28,6 +28,7 @@ import importlib.util
 import json
 import random
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -97,16 +98,22 @@ def cmd_packets(a: argparse.Namespace) -> None:
     print(f"{len(items)} distinct responses from {len(a.add)} sources in {n_packets} packets -> {out}")
 
 
-def load_gold(d: Path) -> dict[str, list[tuple[str | None, str | None]]]:
-    facts: dict[str, list[tuple[str | None, str | None]]] = defaultdict(list)
-    for f in sorted(glob.glob(str(d / "gold*.jsonl"))):
+def labelled_rows(d: Path, prefix: str) -> Iterator[dict[str, Any]]:
+    """The rows of every ``{prefix}*.jsonl`` annotators wrote in ``d``; a line that is not JSON stops
+    with its file and line."""
+    for f in sorted(glob.glob(str(d / f"{prefix}*.jsonl"))):
         for n, line in enumerate(open(f, encoding="utf-8"), 1):
             if line.strip():
                 try:
-                    row = json.loads(line)
+                    yield json.loads(line)
                 except json.JSONDecodeError:
                     raise SystemExit(f"{f}: line {n}: not JSON") from None
-                facts[row["response"]].append((row.get("fact"), row.get("label")))
+
+
+def load_gold(d: Path) -> dict[str, list[tuple[str | None, str | None]]]:
+    facts: dict[str, list[tuple[str | None, str | None]]] = defaultdict(list)
+    for row in labelled_rows(d, "gold"):
+        facts[row["response"]].append((row.get("fact"), row.get("label")))
     return facts
 
 

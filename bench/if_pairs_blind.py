@@ -16,34 +16,30 @@
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import random
 from pathlib import Path
 from typing import Any
 
+from gold_pool import labelled_rows, records  # bench/: the run records and annotators' files, read one way
 
-def records(spec: str) -> dict[str, dict[str, Any]]:
-    run, _, part = spec.rpartition(":")
-    files = glob.glob(str(Path(run) / "*-evaluate-*" / part / "01-generate-*" / "records.jsonl"))
-    if len(files) != 1:
-        raise SystemExit(f"{spec}: want one evaluate/{part} generate file, found {len(files)}")
+
+def first_samples(spec: str) -> dict[str, dict[str, Any]]:
+    """The first held-out response to each instruction of RUN:before / RUN:after."""
     out: dict[str, dict[str, Any]] = {}
-    for line in open(files[0], encoding="utf-8"):
-        if line.strip():
-            r = json.loads(line)
-            out.setdefault(r["prompt_id"], r)  # the first sample of each instruction
+    for r in records(spec):
+        out.setdefault(r["prompt_id"], r)
     return out
 
 
 def cmd_packets(a: argparse.Namespace) -> None:
     prompts = {r["id"]: r for r in (json.loads(x) for x in open(a.prompts, encoding="utf-8") if x.strip())}
-    base = records(a.base)
+    base = first_samples(a.base)
     rng = random.Random(a.seed)
     pairs = []
     for item in a.add:
         label, _, spec = item.partition("=")
-        other = records(spec)
+        other = first_samples(spec)
         for pid, b in base.items():
             p = prompts.get(pid)
             if p is None or (a.where_not and p.get(a.where_not)) or pid not in other:
@@ -73,15 +69,7 @@ def cmd_packets(a: argparse.Namespace) -> None:
 
 def cmd_score(a: argparse.Namespace) -> None:
     key = json.load(open(a.key, encoding="utf-8"))
-    labels = {}
-    for f in sorted(glob.glob(str(Path(a.out_dir) / "labels*.jsonl"))):
-        for n, line in enumerate(open(f, encoding="utf-8"), 1):
-            if line.strip():
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError:
-                    raise SystemExit(f"{f}: line {n}: not JSON") from None
-                labels[row["pair"]] = row["label"]
+    labels = {row["pair"]: row["label"] for row in labelled_rows(Path(a.out_dir), "labels")}
     missing = [p for p in key if p not in labels]
     if missing:
         print(f"warning: {len(missing)} pairs without a label (e.g. {missing[0]})")

@@ -254,12 +254,12 @@ def compare(folders: Sequence[Path], baseline: str | None = None, n_boot: int = 
         seen[real] = Path(f)
         got = load_folder(Path(f))
         if group is not None:
-            for a in got:
-                a.rows = [r for r in a.rows if str(r.get("group")) == group]
-            if not any(a.rows for a in got):
-                known = sorted({str(r.get("group")) for a in load_folder(Path(f)) for r in a.rows} - {"None"})
+            known = sorted({str(r.get("group")) for a in got for r in a.rows} - {"None"})
+            if group not in known:
                 here = ", ".join(known) or "none: its evaluate stage has no group_by"
                 raise DataError(f"no rows of group '{group}' (groups here: {here})", where=str(f), key="--group")
+            for a in got:
+                a.rows = [r for r in a.rows if str(r.get("group")) == group]
             got = [a for a in got if a.rows]
         arms += got
     _unique_labels(arms)

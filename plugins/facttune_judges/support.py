@@ -127,11 +127,9 @@ class Support:
         ev_texts = [text.evidence_text(e.passages) if e is not None else "" for e in evidence]
         uniq = list(dict.fromkeys(t for t in ev_texts if t.strip()))
         ev_info = {t: text.Evidence.of(t) for t in uniq}
-        analysed = [text.analyse(c.text, c.topic, ev_info[t]) if t.strip() else []
+        roles = self.c.missing_role is not None  # None: roles judged by similarity, as any other word
+        analysed = [text.analyse(c.text, c.topic, ev_info[t], roles=roles) if t.strip() else []
                     for c, t in zip(claims, ev_texts, strict=True)]
-        if self.c.missing_role is None:  # roles judged by similarity, as any other word
-            analysed = [[text.Word(w.text, w.start, w.end, "word") if w.kind == "role" else w for w in a]
-                        for a in analysed]
         need = [i for i, a in enumerate(analysed) if any(w.kind == "word" for w in a)]
         # evidence vectors per (text, topic): the topic's name is left out of what a claim word may match
         ev_keys = [k for k in dict.fromkeys((ev_texts[i], claims[i].topic or "") for i in need)
@@ -169,7 +167,7 @@ class Support:
                 elif w.kind == "name":
                     sv = 1.0 if w.found else self.c.missing_name
                 elif w.kind == "role":
-                    sv = 1.0 if w.found else float(self.c.missing_role or 0.0)
+                    sv = 1.0 if w.found else (self.c.missing_role or 0.0)
                 else:  # number, date
                     sv = 1.0 if w.found else 0.0
                 sups.append((w.text, w.kind, sv))

@@ -233,9 +233,10 @@ class Word:
     found: bool | None = None  # names / numbers / dates: in (consistent with) the evidence?
 
 
-def analyse(claim: str, topic: str | None, ev: Evidence) -> list[Word]:
+def analyse(claim: str, topic: str | None, ev: Evidence, roles: bool = True) -> list[Word]:
     """The claim's checkable words (the topic's name and function words left out), each with its kind
-    and, for names, numbers, dates and roles, whether the evidence has it."""
+    and, for names, numbers, dates and roles, whether the evidence has it (``roles = False``: an
+    occupation or title is a plain ``word``)."""
     tstems = topic_stems(topic)
     spans = [(m.start(), m.end()) for m in _CENTURY.finditer(claim)] + \
             [(m.start(), m.end()) for m in _DECADE.finditer(claim)]
@@ -263,7 +264,7 @@ def analyse(claim: str, topic: str | None, ev: Evidence) -> list[Word]:
         if tok[:1].isupper() and m.start() > 0:
             out.append(Word(tok, m.start(), m.end(), "name", ev.has_name(tok)))
             continue
-        if role_key(tok):
+        if roles and role_key(tok):
             out.append(Word(tok, m.start(), m.end(), "role", ev.has_role(tok)))
             continue
         out.append(Word(tok, m.start(), m.end(), "word"))

@@ -74,9 +74,11 @@ class AtomicFacts:
         docs = self.nlp.pipe([s for _, s in sentences], batch_size=self.c.batch_size)
         out = []
         said: dict[str, set[str]] = {}  # a fact repeated later in the same response counts once
+        topics: dict[str, Topic] = {}  # per response: its pronouns depend on the whole text
         for (r, s), doc in zip(sentences, docs, strict=True):
             seen = said.setdefault(r.id, set())
-            facts = [f for f in self.sentence(doc, Topic.of(r.topic, r.text), cut=self.cut_off(r, s)) if f.lower() not in seen]
+            topic = topics.get(r.id) or topics.setdefault(r.id, Topic.of(r.topic, r.text))
+            facts = [f for f in self.sentence(doc, topic, cut=self.cut_off(r, s)) if f.lower() not in seen]
             seen.update(f.lower() for f in facts)
             out.append(facts)
             self.ctx.progress(1, len(sentences))

@@ -71,13 +71,17 @@ class Clauses:
 
     def about_topic_sentence(self) -> bool:
         """The sentence's main subject is the topic (its name or a pronoun for it)."""
-        subj = [c for c in self.sent.root.children if c.dep_ in ("nsubj", "nsubjpass")]
-        return bool(subj) and (self.topic.named_by(subj[0]) or subj[0].i in self.subj_repl)
+        subj = self.main_subject()
+        return subj is not None and (self.topic.named_by(subj) or subj.i in self.subj_repl)
+
+    def main_subject(self) -> Any:
+        """The subject of the sentence's root verb, or None."""
+        return next((c for c in self.sent.root.children if c.dep_ in ("nsubj", "nsubjpass")), None)
 
     def subject_span(self) -> set[int]:
         """The tokens of the sentence's main subject (its parenthesis included)."""
-        subj = [c for c in self.sent.root.children if c.dep_ in ("nsubj", "nsubjpass")]
-        return subtree(subj[0]) if subj else set()
+        subj = self.main_subject()
+        return subtree(subj) if subj is not None else set()
 
     def lifespans(self) -> None:
         """'Name (1919-2007)', 'Name (born 4 May 1931)': the parenthesis after the topic's name."""
