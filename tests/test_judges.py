@@ -265,6 +265,31 @@ def test_judge_fit_writes_a_calibration_with_held_out_figures(tmp_path):
     # the fitted file is what a recipe names
     v = build_component(ClaimVerifier, "judges/support", {"fitted": str(out)}, Context())
     assert v.calibration.weights == cal["weights"]
+    assert cal["features"] == ["score"] and "weights score " in r.stdout
+    # more features: named in the file, read back by name, in the file's order
+    two = tmp_path / "cal2.json"
+    r = facttune("judge", "fit", str(labelled_file(tmp_path)), "--recipe", str(recipe), "--set",
+                 'verify.args.fitted=""', "--set", 'verify.args.fit_features=["only_words", "score"]', "--out", str(two))
+    assert r.returncode == 0, r.stderr
+    cal2 = json.loads(two.read_text())
+    assert cal2["features"] == ["only_words", "score"] and len(cal2["weights"]) == 2
+    v2 = build_component(ClaimVerifier, "judges/support", {"fitted": str(two)}, Context())
+    claims, evs = [claim("Max Planck won the Nobel Prize in Physics."), claim("Max Planck loved horses.", i=1)], [ev(), ev(1)]
+    f = v2._features(claims, evs)
+    want = [v2.calibration.p_true(x["only_words"], x["score"]) for x, _ in f]
+    assert [x["only_words"] for x, _ in f] == [0.0, 1.0]
+    assert [v.p_true for v in v2.verify(claims, evs)] == pytest.approx(want)
+
+
+def test_a_calibration_naming_an_unknown_feature_is_one_line(tmp_path):
+    bad = tmp_path / "cal.json"
+    bad.write_text(json.dumps(Calibration(weights=[1.0, 2.0], bias=0.0, features=["score", "colour"]).to_dict()))
+    with pytest.raises(FacttuneError, match="verify.args.fitted.*unknown feature 'colour'.*known: score, only_words"):
+        build_component(ClaimVerifier, "judges/support", {"fitted": str(bad)}, Context(key="verify.args"),
+                        key="verify.args")
+    bad.write_text(json.dumps(Calibration(weights=[1.0, 2.0], bias=0.0, features=["score"]).to_dict()))
+    with pytest.raises(FacttuneError, match="1 features for 2 weights"):
+        build_component(ClaimVerifier, "judges/support", {"fitted": str(bad)}, Context(key="verify.args"))
 
 
 def test_judge_fit_refuses_a_verifier_without_features(tmp_path):

@@ -221,7 +221,8 @@ def fit(
         except DataError as err:
             raise err.located(str(file)) from None
         topics = data.topics()
-        cal = Calibration(weights=w, bias=b, features=[f"f{i}" for i in range(len(w))], info={
+        names = list(getattr(verifier, "feature_names", None) or [f"f{i}" for i in range(len(w))])
+        cal = Calibration(weights=w, bias=b, features=names, info={
             "component": name, "fitted_on": str(file), "claims": len(data), "supported": sum(data.labels),
             "kinds": sorted(set(data.kinds)), "topics": topics, "created": time.strftime("%Y-%m-%dT%H:%M:%S")})
         cv_report = None
@@ -250,8 +251,9 @@ def fit(
     thr = f"; P(True) = 0.5 at feature = {-b / w[0]:.3f}" if len(w) == 1 and w[0] else ""
     if left_out:
         cli.console.print(_left_out_note(left_out))
+    weights = ", ".join(f"{n} {x:.3f}" for n, x in zip(cal.features, w, strict=True))
     cli.console.print(f"fitted {name} on {len(data)} claims ({sum(data.labels)} supported) from "
-                      f"{len(topics)} topics: weights {[round(x, 3) for x in w]}, bias {b:.3f}{thr}")
+                      f"{len(topics)} topics: weights {weights}, bias {b:.3f}{thr}")
     if cv_report is not None:
         cli.console.print(report_table("held out (leave-one-topic-out)", cv_report))
     cli.console.print(f"wrote {out}")

@@ -22,8 +22,8 @@ unsupported word makes the claim unsupported, as in FActScore's atomic-fact rule
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -31,6 +31,7 @@ from facttune_core import (
     Calibration,
     Claim,
     ComponentError,
+    ConfigError,
     Context,
     Evidence,
     Verdict,
@@ -42,6 +43,33 @@ from . import text
 from .fitting import FittedFile, load_fitted
 
 MODEL_ALIAS = "all-minilm-l6-v2"
+
+Sups = list[tuple[str, str, float]]
+
+
+def _anchors(sups: Sups) -> list[float]:
+    return [x for _, kind, x in sups if kind != "word"]
+
+
+def _words(sups: Sups) -> list[float]:
+    return [x for _, kind, x in sups if kind == "word"]
+
+
+FEATURES: dict[str, Callable[[Sups, float], float]] = {
+    "score": lambda s, sharp: soft_min([x for _, _, x in s], sharp),
+    "only_words": lambda s, _: float(bool(_words(s)) and not _anchors(s)),
+    "anchors_found": lambda s, _: float(sum(x >= 1.0 for x in _anchors(s))),
+    "anchors_missing": lambda s, _: float(sum(x < 1.0 for x in _anchors(s))),
+    "min_word": lambda s, _: min(_words(s), default=1.0),
+    "mean_word": lambda s, _: sum(_words(s)) / len(_words(s)) if _words(s) else 1.0,
+    "n_words": lambda s, _: float(len(_words(s))),
+}
+"""What a calibration may weigh, per claim: the soft-minimum score; whether the claim has nothing exact
+to check (no name, number, date or role: "only_words"); how many of its names, numbers, dates and
+roles the evidence has / lacks; its plain words' lowest and mean support and how many there are."""
+FeatureName = Literal["score", "only_words", "anchors_found", "anchors_missing", "min_word", "mean_word", "n_words"]
+FIT_FEATURES: tuple[FeatureName, ...] = ("score",)
+
 
 
 class Support:
@@ -59,6 +87,8 @@ class Support:
         fitted: FittedFile | None = Field(None, description="calibration file from `facttune judge fit` (a path, or a "
                                    "packaged name such as 'wiki-vital'); without it P(True) = the raw score")
         threshold: float = Field(0.5, ge=0.0, le=1.0, description="supported iff P(True) >= threshold")
+        fit_features: tuple[FeatureName, ...] = Field(FIT_FEATURES, min_length=1, description="the features `facttune "
+                                                   "judge fit` fits on: " + ", ".join(FEATURES))
         batch_size: int = runtime_field(32, ge=1)
 
     component = "judges/support"
@@ -68,11 +98,27 @@ class Support:
         self.c = config
         self.ctx = ctx
         self.calibration: Calibration | None = None
+        self._use: tuple[str, ...] = ()
         if config.fitted:
             self.calibration = Calibration.from_dict(load_fitted(config.fitted, ctx), where=config.fitted)
+            self._use = self._calibration_features(self.calibration, ctx)
         self._model: Any = None
         self._tok: Any = None
         self._ev_cache: dict[tuple[str, str], Any] = {}  # claims of one topic share their evidence
+
+    def _calibration_features(self, cal: Calibration, ctx: Context) -> tuple[str, ...]:
+        """The features the calibration file names, in its order (``f0``, ``f1``: files written before
+        features had names stand for the first entries of ``fit_features``)."""
+        names = []
+        for i, name in enumerate(cal.features):
+            legacy = name == f"f{i}" and i < len(self.c.fit_features)
+            names.append(self.c.fit_features[i] if legacy else name)
+        unknown = [n for n in names if n not in FEATURES]
+        if unknown or len(names) != len(cal.weights):
+            what = f"unknown feature '{unknown[0]}'" if unknown else f"{len(names)} features for {len(cal.weights)} weights"
+            raise ConfigError(f"calibration file: {what} (known: {', '.join(FEATURES)})",
+                              key=f"{ctx.key}.fitted" if ctx.key else None)
+        return tuple(names)
 
     # -- model
     def _load(self) -> None:
@@ -176,28 +222,37 @@ class Support:
 
     def scores(self, claims: Sequence[Claim], evidence: Sequence[Evidence | None]) -> list[tuple[float, str]]:
         """Raw support score (the soft minimum of the words' supports) and a short reason per claim."""
-        out: list[tuple[float, str]] = []
+        return [(f["score"], reason) for f, reason in self._features(claims, evidence)]
+
+    def _features(self, claims: Sequence[Claim],
+                  evidence: Sequence[Evidence | None]) -> list[tuple[dict[str, float], str]]:
+        out: list[tuple[dict[str, float], str]] = []
         for e, sups in zip(evidence, self.supports(claims, evidence), strict=True):
+            feats = {name: fn(sups, self.c.sharpness) for name, fn in FEATURES.items()}
             if not sups:
-                out.append((0.0, "no evidence" if e is None or not text.evidence_text(e.passages).strip()
+                out.append((feats, "no evidence" if e is None or not text.evidence_text(e.passages).strip()
                             else "nothing checkable besides the topic's name"))
                 continue
-            out.append((soft_min([x for _, _, x in sups], self.c.sharpness), _reason([(w, x) for w, _, x in sups])))
+            out.append((feats, _reason([(w, x) for w, _, x in sups])))
         return out
 
     def verify(self, claims: Sequence[Claim], evidence: Sequence[Evidence | None]) -> list[Verdict]:
-        res = self.scores(claims, evidence)
+        res = self._features(claims, evidence)
         self.ctx.progress(len(claims), None)
         out = []
-        for c, (score, reason) in zip(claims, res, strict=True):
-            p = self.calibration.p_true(score) if self.calibration is not None else score
+        for c, (f, reason) in zip(claims, res, strict=True):
+            p = self.calibration.p_true(*(f[n] for n in self._use)) if self.calibration is not None else f["score"]
             out.append(Verdict(claim_id=c.id, supported=p >= self.c.threshold, p_true=p, judge=self.component,
-                               raw=f"score={score:.3f}; {reason}"))
+                               raw=f"score={f['score']:.3f}; {reason}"))
         return out
 
+    @property
+    def feature_names(self) -> list[str]:
+        return list(self.c.fit_features)
+
     def features(self, claims: Sequence[Claim], evidence: Sequence[Evidence | None]) -> list[list[float]]:
-        """The raw score per claim, for `facttune judge fit`."""
-        return [[s] for s, _ in self.scores(claims, evidence)]
+        """Per claim, the ``fit_features`` (named by ``feature_names``), for `facttune judge fit`."""
+        return [[f[n] for n in self.c.fit_features] for f, _ in self._features(claims, evidence)]
 
 
 def soft_min(values: Sequence[float], sharpness: float) -> float:
