@@ -491,3 +491,9 @@ def test_adapter_identity_ignores_the_order_peft_wrote_target_modules_in(tmp_pat
     assert a == adapter_identity(adapter("b", ["o_proj", "q_proj", "v_proj"]), "k")
     assert a != adapter_identity(adapter("c", ["o_proj", "q_proj", "v_proj"], weights=b"x"), "k")
     assert a != adapter_identity(adapter("d", ["o_proj", "q_proj", "v_proj"], r=16), "k")
+    # a chained recipe run before the one that trains its adapter: says what to run, names the key
+    with pytest.raises(ConfigError, match="'runs/nothing-yet' does not exist.*facttune run <that recipe>") as e:
+        adapter_identity("runs/nothing-yet", "generate.args.adapter")
+    assert e.value.key == "generate.args.adapter"
+    with pytest.raises(ConfigError, match="is not a LoRA directory"):
+        adapter_identity(str(tmp_path), "k")

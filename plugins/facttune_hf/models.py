@@ -241,6 +241,9 @@ def adapter_identity(adapter: str | None, key: str) -> str | None:
     if not adapter:
         return None
     path = Path(adapter).expanduser()
+    if not path.exists():
+        raise ConfigError(f"adapter '{adapter}' does not exist (from {Path.cwd()}): a run folder is there once the "
+                          "recipe that trains it has run (facttune run <that recipe>), or give a LoRA directory", key=key)
     if not path.is_dir() or not (path / "adapter_config.json").exists():
         raise ConfigError(f"adapter '{adapter}' is not a LoRA directory (no adapter_config.json)", key=key)
     weights = [p for p in (path / "adapter_model.safetensors", path / "adapter_model.bin") if p.exists()]
