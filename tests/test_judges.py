@@ -290,6 +290,10 @@ def test_a_calibration_naming_an_unknown_feature_is_one_line(tmp_path):
     bad.write_text(json.dumps(Calibration(weights=[1.0, 2.0], bias=0.0, features=["score"]).to_dict()))
     with pytest.raises(FacttuneError, match="1 features for 2 weights"):
         build_component(ClaimVerifier, "judges/support", {"fitted": str(bad)}, Context(key="verify.args"))
+    # and what to fit on is checked with the args (facttune validate), before any model loads
+    with pytest.raises(FacttuneError, match="fit_features: unknown feature 'only_word'. Did you mean 'only_words'"):
+        build_component(ClaimVerifier, "judges/support", {"fit_features": ["score", "only_word"]}, Context(),
+                        key="verify.args")
 
 
 def test_judge_fit_refuses_a_verifier_without_features(tmp_path):

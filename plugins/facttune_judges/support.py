@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from facttune_core import (
     Calibration,
@@ -35,6 +35,7 @@ from facttune_core import (
     Context,
     Evidence,
     Verdict,
+    did_you_mean,
     resolve_model,
     runtime_field,
 )
@@ -67,9 +68,7 @@ FEATURES: dict[str, Callable[[Sups, float], float]] = {
 """What a calibration may weigh, per claim: the soft-minimum score; whether the claim has nothing exact
 to check (no name, number, date or role: "only_words"); how many of its names, numbers, dates and
 roles the evidence has / lacks; its plain words' lowest and mean support and how many there are."""
-FeatureName = Literal["score", "only_words", "anchors_found", "anchors_missing", "min_word", "mean_word", "n_words"]
-FIT_FEATURES: tuple[FeatureName, ...] = ("score",)
-
+FIT_FEATURES = ("score",)
 
 
 class Support:
@@ -87,8 +86,17 @@ class Support:
         fitted: FittedFile | None = Field(None, description="calibration file from `facttune judge fit` (a path, or a "
                                    "packaged name such as 'wiki-vital'); without it P(True) = the raw score")
         threshold: float = Field(0.5, ge=0.0, le=1.0, description="supported iff P(True) >= threshold")
-        fit_features: tuple[FeatureName, ...] = Field(FIT_FEATURES, min_length=1, description="the features `facttune "
-                                                   "judge fit` fits on: " + ", ".join(FEATURES))
+        fit_features: tuple[str, ...] = Field(FIT_FEATURES, min_length=1, description="the features `facttune judge "
+                                              "fit` fits on: " + ", ".join(FEATURES))
+
+        @field_validator("fit_features")
+        @classmethod
+        def _known(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+            for name in v:
+                if name not in FEATURES:
+                    raise ValueError(f"unknown feature '{name}'.{did_you_mean(name, list(FEATURES))} Known: "
+                                     f"{', '.join(FEATURES)}")
+            return v
         batch_size: int = runtime_field(32, ge=1)
 
     component = "judges/support"
