@@ -15,7 +15,9 @@ class Strict(BaseModel):
 
 class RunTable(Strict):
     name: str = "run"
-    seed: int = 0
+    seed: int = Field(0, description="the components' shared seed (ctx.seed: training's seed unless train.args "
+                      "sets one, the bootstrap CIs, anything a component draws without a seed of its own); "
+                      "sampling is seeded by the generator's own seed arg (hf/generate: generate.args.seed)")
     run_dir: str | None = Field(None, description="default: runs/<recipe name>")
     cache: str | None = Field(None, description="call cache path; default <cache dir>/calls.sqlite")
 
