@@ -71,6 +71,14 @@ roles the evidence has / lacks; its plain words' lowest and mean support and how
 FIT_FEATURES = ("score",)
 
 
+def unknown_feature(names: Sequence[str]) -> str | None:
+    """The complaint about the first name that is not a feature (None when all are)."""
+    for name in names:
+        if name not in FEATURES:
+            return f"unknown feature '{name}'.{did_you_mean(name, list(FEATURES))} (known: {', '.join(FEATURES)})"
+    return None
+
+
 class Support:
     """Word-level evidence support from MiniLM embeddings, with exact checks of names, numbers, dates and roles."""
 
@@ -92,10 +100,8 @@ class Support:
         @field_validator("fit_features")
         @classmethod
         def _known(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-            for name in v:
-                if name not in FEATURES:
-                    raise ValueError(f"unknown feature '{name}'.{did_you_mean(name, list(FEATURES))} Known: "
-                                     f"{', '.join(FEATURES)}")
+            if (problem := unknown_feature(v)) is not None:
+                raise ValueError(problem)
             return v
         batch_size: int = runtime_field(32, ge=1)
 
@@ -121,11 +127,11 @@ class Support:
         for i, name in enumerate(cal.features):
             legacy = name == f"f{i}" and i < len(self.c.fit_features)
             names.append(self.c.fit_features[i] if legacy else name)
-        unknown = [n for n in names if n not in FEATURES]
-        if unknown or len(names) != len(cal.weights):
-            what = f"unknown feature '{unknown[0]}'" if unknown else f"{len(names)} features for {len(cal.weights)} weights"
-            raise ConfigError(f"calibration file: {what} (known: {', '.join(FEATURES)})",
-                              key=f"{ctx.key}.fitted" if ctx.key else None)
+        problem = unknown_feature(names)
+        if problem is None and len(names) != len(cal.weights):
+            problem = f"{len(names)} features for {len(cal.weights)} weights"
+        if problem is not None:
+            raise ConfigError(f"calibration file: {problem}", key=f"{ctx.key}.fitted" if ctx.key else None)
         return tuple(names)
 
     # -- model
@@ -230,13 +236,15 @@ class Support:
 
     def scores(self, claims: Sequence[Claim], evidence: Sequence[Evidence | None]) -> list[tuple[float, str]]:
         """Raw support score (the soft minimum of the words' supports) and a short reason per claim."""
-        return [(f["score"], reason) for f, reason in self._features(claims, evidence)]
+        return [(f["score"], reason) for f, reason in self._features(claims, evidence, ())]
 
-    def _features(self, claims: Sequence[Claim],
-                  evidence: Sequence[Evidence | None]) -> list[tuple[dict[str, float], str]]:
+    def _features(self, claims: Sequence[Claim], evidence: Sequence[Evidence | None],
+                  names: Sequence[str] = tuple(FEATURES)) -> list[tuple[dict[str, float], str]]:
+        """Per claim, the named features (all by default; the score always) and a short reason."""
+        wanted = dict.fromkeys(("score", *names))
         out: list[tuple[dict[str, float], str]] = []
         for e, sups in zip(evidence, self.supports(claims, evidence), strict=True):
-            feats = {name: fn(sups, self.c.sharpness) for name, fn in FEATURES.items()}
+            feats = {name: FEATURES[name](sups, self.c.sharpness) for name in wanted}
             if not sups:
                 out.append((feats, "no evidence" if e is None or not text.evidence_text(e.passages).strip()
                             else "nothing checkable besides the topic's name"))
@@ -245,7 +253,7 @@ class Support:
         return out
 
     def verify(self, claims: Sequence[Claim], evidence: Sequence[Evidence | None]) -> list[Verdict]:
-        res = self._features(claims, evidence)
+        res = self._features(claims, evidence, self._use)
         self.ctx.progress(len(claims), None)
         out = []
         for c, (f, reason) in zip(claims, res, strict=True):
@@ -260,7 +268,7 @@ class Support:
 
     def features(self, claims: Sequence[Claim], evidence: Sequence[Evidence | None]) -> list[list[float]]:
         """Per claim, the ``fit_features`` (named by ``feature_names``), for `facttune judge fit`."""
-        return [[f[n] for n in self.c.fit_features] for f, _ in self._features(claims, evidence)]
+        return [[f[n] for n in self.c.fit_features] for f, _ in self._features(claims, evidence, self.c.fit_features)]
 
 
 def soft_min(values: Sequence[float], sharpness: float) -> float:
