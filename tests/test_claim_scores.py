@@ -1,11 +1,12 @@
-"""facttune_core.claim_scores' figures beside the FActScore: the share of words that gave no fact, and the
-evaluate summary's differences for facts per response and that share (hand-computed)."""
+"""facttune_core.claim_scores' figures beside the FActScore: the share of words that gave no fact, the share
+of repeated 4-grams, and the evaluate summary's differences for facts per response and those shares
+(hand-computed)."""
 
 from __future__ import annotations
 
 import pytest
 
-from facttune_core import Claim, Response, Verdict, no_fact_share
+from facttune_core import Claim, Response, Verdict, no_fact_share, repeated_share, row_repeated_share
 from facttune_core.run.evaluate import evaluation_rows, evaluation_summary
 
 TEXT = "Ada was born in Paris. She was a wonderful soul. She studied law in Lyon."  # 5 + 5 + 5 words
@@ -39,3 +40,34 @@ def test_evaluate_reports_facts_per_response_and_the_no_fact_share_with_their_di
     assert s["difference"]["claims"]["mean"] == pytest.approx(-1)
     assert s["difference"]["no_fact_share"]["mean"] == pytest.approx(5 / 15)
     assert s["difference"]["unsupported"]["mean"] == pytest.approx(-1)
+
+
+def test_repeated_share_is_the_share_of_4_grams_said_earlier_in_the_response():
+    assert repeated_share(TEXT) == 0.0  # 15 words, 12 distinct 4-grams
+    twice = "He was a soldier. He was a soldier."  # 8 words, 5 4-grams: "he was a soldier" comes back once
+    assert repeated_share(twice) == pytest.approx(1 / 5)
+    assert repeated_share("He was a SOLDIER, he was a soldier!") == pytest.approx(1 / 5)  # case, punctuation folded
+    assert repeated_share("Ada Lovelace") == 0.0 and repeated_share("") == 0.0  # under 4 words: nothing repeats
+    name = "Ada Lovelace " * 10  # a name over and over: all but the first two 4-grams repeat
+    assert repeated_share(name) == pytest.approx(1 - 2 / 17)
+
+
+def test_a_row_written_before_the_repeated_share_gets_it_from_its_text():
+    assert row_repeated_share({"repeated_share": 0.25, "text": TEXT}) == 0.25
+    assert row_repeated_share({"text": "He was a soldier. He was a soldier."}) == pytest.approx(1 / 5)
+    assert row_repeated_share({"claims": 3}) is None  # scores.jsonl rows carry no text
+
+
+def test_evaluate_shows_a_model_that_learned_to_repeat_itself():
+    loop = "Ada was born in Paris. Ada was born in Paris. Ada was born in Paris."
+    rb = Response(id="p/r0", prompt_id="p", text=TEXT, topic="Ada")
+    ra = Response(id="p/r1", prompt_id="p", text=loop, topic="Ada")
+    cb, ca = claim(0, "Ada was born in Paris.", 0), claim(0, "Ada was born in Paris.", 0, "p/r1")
+    vs = [Verdict(claim_id=c.id, supported=True) for c in (cb, ca)]
+    rows = evaluation_rows("before", [rb], [cb], vs) + evaluation_rows("after", [ra], [ca], vs)
+    assert rows[1]["repeated_share"] == pytest.approx(7 / 12)  # 15 words, 12 4-grams, 5 distinct (the loop and its joins)
+    s = evaluation_summary(rows, n_boot=50)
+    assert s["variants"]["before"]["repeated_share"] == 0.0
+    assert s["difference"]["repeated_share"]["mean"] == pytest.approx(7 / 12)
+    old = [{k: v for k, v in r.items() if k != "repeated_share"} for r in rows]  # an evaluate stage of an older run
+    assert evaluation_summary(old, n_boot=50)["difference"]["repeated_share"]["mean"] == pytest.approx(7 / 12)

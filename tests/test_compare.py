@@ -212,3 +212,22 @@ def test_cli_prints_the_table_writes_the_plot_and_fails_in_one_line(fake_registr
     bad = subprocess.run([*cmd, a.name, "missing"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert bad.returncode != 0 and "Traceback" not in bad.stderr
     assert bad.stderr.strip().splitlines() == ["missing: no such folder"]
+
+
+def test_a_folder_that_repeats_itself_shows_in_the_repeated_column(fake_registry, tmp_path):
+    loop = "{t} was born in Lisbon. {t} was born in Lisbon. {t} was born in Lisbon."
+    plain = scored(tmp_path, "plain", {"Ada Quill": TRUE, "Bruno Vell": TRUE})
+    looped = scored(tmp_path, "looped", {"Ada Quill": loop, "Bruno Vell": loop})
+    c = compare([plain, looped])
+    p, lo = c.arms
+    assert p.summary["repeated_share"] == 0.0
+    # "Ada Quill was born in Lisbon" × 3: 18 words, 15 4-grams, 6 distinct
+    assert lo.summary["repeated_share"] == pytest.approx(9 / 15)
+    assert lo.difference["repeated_share"]["mean"] == pytest.approx(9 / 15)
+    assert lo.summary["factscore"] == 1.0  # every sentence is true: FActScore does not see the loop
+    from rich.console import Console
+
+    con = Console(record=True, width=200)
+    con.print(compare_table(c))
+    text = con.export_text()
+    assert "repeated %" in text and "60.0" in text

@@ -30,7 +30,7 @@ from ..contract.store import (
     refuse_overwrite,
 )
 from ..scoring import metrics
-from ..scoring.claim_scores import score_of_row, summarize_scores
+from ..scoring.claim_scores import row_repeated_share, score_of_row, summarize_scores
 from .plots import mpl_text, save_figure
 
 if TYPE_CHECKING:
@@ -46,6 +46,7 @@ COLUMNS: tuple[tuple[str, str, str, float], ...] = (
     ("error_rate", "error rate % (unsupported / all)", "error %", 100.0),
     ("words", "words / response", "words", 1.0),
     ("no_fact_share", "words with no fact %", "no-fact %", 100.0),
+    ("repeated_share", "repeated 4-grams %", "repeated %", 100.0),
     ("abstention", "abstention %", "abstain %", 100.0),
 )
 DIFF_METRICS = tuple(c[0] for c in COLUMNS if c[0] != "responses")
@@ -141,11 +142,12 @@ def summarize(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """A row's numbers by the one FActScore (``claim_scores``), without the length penalty, so
     folders scored with different γ compare fairly; IR counted as each folder's rule counted it."""
     scores = [score_of_row(r) for r in rows]
-    s = summarize_scores(scores, [r["words"] for r in rows], no_fact=[r.get("no_fact_share") for r in rows])
+    s = summarize_scores(scores, [r["words"] for r in rows], no_fact=[r.get("no_fact_share") for r in rows],
+                         repeated=[row_repeated_share(r) for r in rows])
     return {"responses": s["n_responses"], "claims": s["claims_per_response"], "supported": s["mean_supported"],
             "unsupported": s["mean_unsupported"], "factscore": s["factscore_unpenalized"],
             "error_rate": s["error_rate"], "words": s["mean_words"], "no_fact_share": s["no_fact_share"],
-            "abstention": s["abstention_rate"]}
+            "repeated_share": s["repeated_share"], "abstention": s["abstention_rate"]}
 
 
 def per_unit(rows: Sequence[dict[str, Any]], unit: Callable[[dict[str, Any]], str]) -> dict[str, dict[str, Any]]:

@@ -22,6 +22,7 @@ METRICS = (
     ("mean_unsupported", "unsupported / response", 1.0),
     ("mean_words", "words / response", 1.0),
     ("no_fact_share", "words with no fact %", 100.0),
+    ("repeated_share", "repeated 4-grams %", 100.0),
     ("abstention_rate", "abstention %", 100.0),
     ("error_rate", "error rate % (unsupported/all)", 100.0),
 )
@@ -30,7 +31,8 @@ METRICS = (
 # the evaluate summary's difference (after − before) of each table row
 DIFF_OF = {"factscore": "factscore", "factscore_unpenalized": "factscore_unpenalized",
            "claims_per_response": "claims", "mean_supported": "supported", "mean_unsupported": "unsupported",
-           "mean_words": "words", "no_fact_share": "no_fact_share"}
+           "mean_words": "words", "no_fact_share": "no_fact_share",
+           "repeated_share": "repeated_share"}
 
 
 def metrics_of(summary: dict[str, Any]) -> list[tuple[str, str, float]]:

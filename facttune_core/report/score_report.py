@@ -34,6 +34,7 @@ SCORE_METRICS: tuple[tuple[str, str, float], ...] = (
     ("error_rate", "error rate % (unsupported/all)", 100.0),
     ("mean_words", "words / response", 1.0),
     ("no_fact_share", "words with no fact %", 100.0),
+    ("repeated_share", "repeated 4-grams %", 100.0),
     ("abstention_rate", "abstention %", 100.0),
     ("f1_at_k", "F1@K %", 100.0),
 )

@@ -18,6 +18,8 @@ from ..scoring.claim_scores import (
     ResponseScore,
     join_claims,
     no_fact_share,
+    repeated_share,
+    row_repeated_share,
     score_claims,
     score_of_row,
     summarize_scores,
@@ -43,7 +45,8 @@ def evaluation_rows(variant: str, responses: Sequence[Response], claims: Sequenc
         rs = score_claims(js, rule)
         rows.append({"variant": variant, "prompt_id": r.prompt_id, "response_id": r.id, "topic": r.topic,
                      **rs.as_dict(), "words": word_count(r.text),
-                     "no_fact_share": no_fact_share(r.text, [j.claim for j in js]), "text": r.text})
+                     "no_fact_share": no_fact_share(r.text, [j.claim for j in js]),
+                     "repeated_share": repeated_share(r.text), "text": r.text})
         if rewards:
             rows[-1]["rewards"] = by_resp.get(r.id, {})
         if groups is not None:
@@ -89,18 +92,21 @@ def _reward_values(rs: list[dict[str, Any]]) -> dict[str, dict[str, list[float]]
     return out
 
 
-DIFFERENCES = ("factscore", "factscore_unpenalized", "supported", "unsupported", "claims", "words", "no_fact_share")
+DIFFERENCES = ("factscore", "factscore_unpenalized", "supported", "unsupported", "claims", "words", "no_fact_share",
+               "repeated_share")
 
 
 def _summary(rows: list[dict[str, Any]], n_boot: int, seed: int, rule: FactScoreRule) -> dict[str, Any]:
     out: dict[str, Any] = {"variants": {}}
     by_var: dict[str, list[dict[str, Any]]] = {}
+    rows = [r if "repeated_share" in r else {**r, "repeated_share": row_repeated_share(r)} for r in rows]
     for r in rows:
         by_var.setdefault(r["variant"], []).append(r)
     for v, rs in by_var.items():
         scores = [_row_score(r) for r in rs]
         out["variants"][v] = summarize_scores(scores, [r["words"] for r in rs], rule,
-                                              [r.get("no_fact_share") for r in rs])
+                                              [r.get("no_fact_share") for r in rs],
+                                              [r.get("repeated_share") for r in rs])
         values = _reward_values(rs)
         if values:
             out["variants"][v]["rewards"] = {

@@ -28,6 +28,7 @@ from ..scoring.claim_scores import (
     FactScoreRule,
     join_claims,
     no_fact_share,
+    repeated_share,
     score_claims,
     score_of_row,
     summarize_scores,
@@ -180,7 +181,8 @@ def collect(results: dict[str, StageResult], rule: FactScoreRule, k: int | None)
         rs = score_claims(js, rule)
         row: dict[str, Any] = {"line": r.meta.get("line"), "prompt_id": r.prompt_id, "response_id": r.id,
                                "topic": r.topic, "model": r.model, **rs.as_dict(), "words": word_count(r.text),
-                               "no_fact_share": no_fact_share(r.text, [j.claim for j in js])}
+                               "no_fact_share": no_fact_share(r.text, [j.claim for j in js]),
+                               "repeated_share": repeated_share(r.text)}
         if k is not None:
             row["f1_at_k"] = rs.f1_at_k(k)
         if r.id in rewards:
@@ -194,14 +196,15 @@ def summarize_rows(rows: Sequence[dict[str, Any]], rule: FactScoreRule, k: int |
     """The aggregate of scores.jsonl rows (means over responses; FActScore and F1@K over the
     responses that have claims, abstentions reported apart)."""
     scores = [replace(score_of_row(r), factscore=r["factscore"]) for r in rows]
-    s = summarize_scores(scores, [r["words"] for r in rows], rule, [r.get("no_fact_share") for r in rows])
+    s = summarize_scores(scores, [r["words"] for r in rows], rule, [r.get("no_fact_share") for r in rows],
+                         [r.get("repeated_share") for r in rows])
     out: dict[str, Any] = {
         "responses": len(rows), "prompts": len({r["prompt_id"] for r in rows}), "scored": s["n_scored"],
         "gamma": rule.gamma, "irrelevant": rule.irrelevant, "factscore": s["factscore"],
         "factscore_unpenalized": s["factscore_unpenalized"], "claims_per_response": s["claims_per_response"],
         "mean_supported": s["mean_supported"], "mean_unsupported": s["mean_unsupported"],
         "error_rate": s["error_rate"], "mean_words": s["mean_words"], "abstention_rate": s["abstention_rate"],
-        "no_fact_share": s["no_fact_share"],
+        "no_fact_share": s["no_fact_share"], "repeated_share": s["repeated_share"],
     }
     if k is not None:
         f1 = [r["f1_at_k"] for r in rows if r.get("f1_at_k") is not None]

@@ -16,6 +16,7 @@ the same response and an evaluate row cannot disagree.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -231,6 +232,27 @@ def no_fact_share(text: str, claims: Sequence[Claim]) -> float | None:
     return max(0.0, 1.0 - covered / words)
 
 
+REPEAT_NGRAM = 4
+
+
+def repeated_share(text: str, n: int = REPEAT_NGRAM) -> float:
+    """The share of a response's word n-grams (4 words, case and punctuation folded) that already
+    occurred earlier in the same response: 0 for text that never repeats itself, towards 1 for a
+    sentence said over and over. FActScore counts a repeated fact once, so a model that learns to
+    repeat a true sentence is not caught by it; this figure shows it. 0 for text shorter than n words."""
+    words = re.findall(r"\w+", text.casefold())
+    grams = [tuple(words[i:i + n]) for i in range(len(words) - n + 1)]
+    return (1.0 - len(set(grams)) / len(grams)) if grams else 0.0
+
+
+def row_repeated_share(row: Mapping[str, Any]) -> float | None:
+    """A row's repeated share: as recorded, else from its text (rows written before it was recorded)."""
+    if "repeated_share" in row:
+        return row["repeated_share"]
+    text = row.get("text")
+    return repeated_share(text) if isinstance(text, str) else None
+
+
 def score_of_row(row: Mapping[str, Any]) -> ResponseScore:
     """A per-response row read back (``scores.jsonl``, an evaluate row), rescored with no length
     penalty from its counts. A row written before ``unsupported`` was recorded counted every claim
@@ -245,12 +267,14 @@ def score_of_row(row: Mapping[str, Any]) -> ResponseScore:
 
 def summarize_scores(scores: Sequence[ResponseScore], words: Sequence[int],
                      rule: FactScoreRule = FactScoreRule(),
-                     no_fact: Sequence[float | None] = ()) -> dict[str, Any]:
+                     no_fact: Sequence[float | None] = (),
+                     repeated: Sequence[float | None] = ()) -> dict[str, Any]:
     """Over responses: FActScore (mean over those that did not abstain; with γ, and without it),
     claims / supported / unsupported per response, the error rate (unsupported / counted claims,
-    pooled), words per response, the abstention rate and the mean share of words that gave no claim
-    (None when no row knows it)."""
+    pooled), words per response, the abstention rate, the mean share of words that gave no claim and
+    the mean share of repeated 4-grams (each None when no row knows it)."""
     shares = [x for x in no_fact if x is not None]
+    reps = [x for x in repeated if x is not None]
     n = len(scores)
     scored = [s for s in scores if not s.abstained]
     counted = sum(s.counted for s in scored)
@@ -270,9 +294,10 @@ def summarize_scores(scores: Sequence[ResponseScore], words: Sequence[int],
         "abstention_rate": ((n - len(scored)) / n) if n else 0.0,
         "error_rate": (unsupported / counted) if counted else None,
         "no_fact_share": (sum(shares) / len(shares)) if shares else None,
+        "repeated_share": (sum(reps) / len(reps)) if reps else None,
     }
 
 
 __all__ = ["ClaimCounts", "FactScoreRule", "JoinedClaim", "ResponseScore", "count_verdicts", "expected_factscore",
-           "join_claims", "no_fact_share", "scored_responses",
+           "join_claims", "no_fact_share", "repeated_share", "row_repeated_share", "scored_responses",
            "score_claims", "score_counts", "score_of_row", "summarize_scores"]
