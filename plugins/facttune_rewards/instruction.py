@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from facttune_core import ConfigError, Context, Reward, ScoredResponse, runtime_field
+from facttune_core import ConfigError, Context, Reward, ScoredResponse, repeated_share, runtime_field
 
 from .fluency import Fluency
 from .linear import ENCODER, Encoder, FittedLinear, Linear, recipe_base
@@ -109,9 +109,8 @@ def form_score(instruction: str, response: str) -> float:
 
 
 def repetition(text: str) -> float:
-    words = re.findall(r"\w+", text.lower())
-    grams = [tuple(words[i:i + 3]) for i in range(len(words) - 2)]
-    return 1.0 - len(set(grams)) / len(grams) if grams else 0.0
+    """The share of repeated word trigrams (facttune_core's ``repeated_share`` at n = 3)."""
+    return repeated_share(text, 3)
 
 
 def text_features(instruction: str, response: str, finish_reason: str | None) -> list[float]:
