@@ -71,3 +71,17 @@ def test_evaluate_shows_a_model_that_learned_to_repeat_itself():
     assert s["difference"]["repeated_share"]["mean"] == pytest.approx(7 / 12)
     old = [{k: v for k, v in r.items() if k != "repeated_share"} for r in rows]  # an evaluate stage of an older run
     assert evaluation_summary(old, n_boot=50)["difference"]["repeated_share"]["mean"] == pytest.approx(7 / 12)
+    # the held-out table warns: FActScore (1.0 on both sides here) does not show the loop
+    from rich.console import Console
+
+    from facttune_core.report.html import evaluation_table, repetition_note
+
+    assert s["variants"]["after"]["factscore"] == s["variants"]["before"]["factscore"] == 1.0
+    con = Console(record=True, width=200)
+    con.print(evaluation_table(s))
+    text = con.export_text()
+    assert "repeated 4-grams %" in text and "the tuned model repeats itself: repeated 4-grams 0.0% → 58.3%" in text
+    plain = evaluation_summary(evaluation_rows("before", [rb], [cb], vs)
+                               + evaluation_rows("after", [Response(id="p/r1", prompt_id="p", text=TEXT, topic="Ada")],
+                                                 [ca], vs), n_boot=50)
+    assert repetition_note(plain) is None  # nothing repeated: no warning

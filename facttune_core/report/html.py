@@ -47,6 +47,21 @@ def metrics_of(summary: dict[str, Any]) -> list[tuple[str, str, float]]:
 
 
 
+REPEAT_WARN = 0.10  # the tuned model's repeated 4-grams at which the table warns (the base: about 1%)
+
+
+def repetition_note(summary: dict[str, Any]) -> str | None:
+    """A warning when the tuned model repeats itself (repeated 4-grams ≥ 10% after, and the rise's CI
+    above 0): FActScore counts a repeated fact once, so its gain does not show it."""
+    after = (summary.get("variants", {}).get("after") or {}).get("repeated_share")
+    before = (summary.get("variants", {}).get("before") or {}).get("repeated_share")
+    d = summary.get("difference", {}).get("repeated_share")
+    if after is None or before is None or not d or after < REPEAT_WARN or d.get("ci_low", 0.0) <= 0:
+        return None
+    return (f"the tuned model repeats itself: repeated 4-grams {before * 100:.1f}% → {after * 100:.1f}% "
+            "(FActScore counts a repeated fact once, so its gain does not show this)")
+
+
 def evaluation_tables(summary: dict[str, Any]) -> list[Table]:
     """The held-out table, then one per group of prompts (``[evaluate] group_by``)."""
     key = summary.get("group_by", "group")
@@ -78,8 +93,14 @@ def evaluation_table(summary: dict[str, Any], title: str = "held-out evaluation"
                   *([f"win rate {w['mean']:.2f} [{w['ci_low']:.2f}, {w['ci_high']:.2f}]" if w else ""] if diff else []))
     n = [str(variants[v].get("n_responses")) for v in variants]
     t.add_row("responses", *n, *([""] if diff else []))
+    notes = []
     if "relative_error_reduction" in summary:
-        t.caption = f"relative cut in the error rate: {summary['relative_error_reduction'] * 100:.1f}%"
+        notes.append(f"relative cut in the error rate: {summary['relative_error_reduction'] * 100:.1f}%")
+    warn = repetition_note(summary)
+    if warn:
+        notes.append(f"[bold yellow]{warn}[/]")
+    if notes:
+        t.caption = "\n".join(notes)
     return t
 
 
@@ -181,6 +202,8 @@ def _html(run_dir: Path, summary: dict[str, Any], manifests: dict[str, dict[str,
                if variants else overview_html(run_overview(dirs)))
     if "relative_error_reduction" in summary:
         ev_html += f"<p>Relative cut in the error rate: <b>{summary['relative_error_reduction'] * 100:.1f}%</b></p>"
+    if repetition_note(summary):
+        ev_html += f"<p><b>Warning</b>: {_e(repetition_note(summary) or '')}</p>"
     st = "".join(
         f"<tr><td>{_e(s)}</td><td>{_e(m.get('component') or '')}</td><td>{_e(m.get('items', ''))}</td>"
         f"<td>{_e(m.get('seconds', ''))}</td><td>{_e((m.get('cache') or {}).get('hits', ''))}</td>"
