@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 import time
@@ -355,3 +356,18 @@ def test_kill_9_of_the_parent_leaves_no_worker_and_one_writer_per_folder(tiny_mo
     # free again (a short wait: the kernel closes a dying process's files a moment after its main thread)
     with FolderLock(out, name=".worker.lock", what="training worker", wait=10):
         pass
+
+
+def test_dpo_plus_the_chosen_nll_is_one_recipe_key(tiny_model, tmp_path):
+    """Round 2's loss (recipes/paper/facttune-fs-r2.toml): loss_type = ["sigmoid", "sft"] reaches TRL as a
+    list and adds the chosen response's NLL to DPO's loss: at step 1 (policy = reference) DPO alone is
+    log 2, with the NLL term it is log 2 plus a positive NLL."""
+    pairs = tiny_pairs(4)
+    args = {**FAST_DPO, "max_steps": 1, "save_steps": 1}
+    alone = dpo(args, {"name": str(tiny_model), "lora_r": 8}).train(TrainData(pairs=pairs), tmp_path / "a")
+    both = dpo({**args, "loss_type": ["sigmoid", "sft"]}, {"name": str(tiny_model), "lora_r": 8}).train(
+        TrainData(pairs=pairs), tmp_path / "b")
+    assert alone.log[0]["loss"] == pytest.approx(math.log(2), abs=1e-4)
+    assert both.log[0]["loss"] > math.log(2) + 0.5  # + the chosen responses' mean token NLL
+    cfg = json.loads((tmp_path / "b" / "train_config.json").read_text())
+    assert cfg["trl_args"]["loss_type"] == ["sigmoid", "sft"]
