@@ -202,8 +202,8 @@ def _html(run_dir: Path, summary: dict[str, Any], manifests: dict[str, dict[str,
                if variants else overview_html(run_overview(dirs)))
     if "relative_error_reduction" in summary:
         ev_html += f"<p>Relative cut in the error rate: <b>{summary['relative_error_reduction'] * 100:.1f}%</b></p>"
-    if repetition_note(summary):
-        ev_html += f"<p><b>Warning</b>: {_e(repetition_note(summary) or '')}</p>"
+    if warn := repetition_note(summary):
+        ev_html += f"<p><b>Warning</b>: {_e(warn)}</p>"
     st = "".join(
         f"<tr><td>{_e(s)}</td><td>{_e(m.get('component') or '')}</td><td>{_e(m.get('items', ''))}</td>"
         f"<td>{_e(m.get('seconds', ''))}</td><td>{_e((m.get('cache') or {}).get('hits', ''))}</td>"

@@ -72,9 +72,11 @@ def win_rate(before: Sequence[float], after: Sequence[float], tie: float = 1e-6)
 def evaluation_summary(rows: list[dict[str, Any]], n_boot: int = 2000, seed: int = 0,
                        rule: FactScoreRule = FactScoreRule()) -> dict[str, Any]:
     """Per variant: FActScore %, facts, supported and unsupported claims per response, words, the share
-    of words with no fact, abstention rate, mean of each reward; for after − before, paired bootstrap
-    CIs over prompts, and each reward's win rate (after vs before, per prompt, then the mean over prompts
-    with a bootstrap CI); with groups, the same per group under ``groups``."""
+    of words with no fact and of repeated 4-grams (from the text for rows written before it was recorded),
+    abstention rate, mean of each reward; for after − before, paired bootstrap CIs over prompts, and each
+    reward's win rate (after vs before, per prompt, then the mean over prompts with a bootstrap CI); with
+    groups, the same per group under ``groups``."""
+    rows = [r if "repeated_share" in r else {**r, "repeated_share": row_repeated_share(r)} for r in rows]
     out = _summary(rows, n_boot, seed, rule)
     names = sorted({str(r["group"]) for r in rows if "group" in r})
     if names:
@@ -99,7 +101,6 @@ DIFFERENCES = ("factscore", "factscore_unpenalized", "supported", "unsupported",
 def _summary(rows: list[dict[str, Any]], n_boot: int, seed: int, rule: FactScoreRule) -> dict[str, Any]:
     out: dict[str, Any] = {"variants": {}}
     by_var: dict[str, list[dict[str, Any]]] = {}
-    rows = [r if "repeated_share" in r else {**r, "repeated_share": row_repeated_share(r)} for r in rows]
     for r in rows:
         by_var.setdefault(r["variant"], []).append(r)
     for v, rs in by_var.items():
