@@ -13,6 +13,12 @@
         prompts: id, prompt), each response shows its INSTRUCTION, and --where FIELD keeps only the
         responses to prompts whose FIELD is true (FLAME: the fact-seeking ones).
 
+    python bench/gold_pool.py claims OUT_DIR --out labelled.jsonl [--exclude ../shared/data/judge-dev/claims.jsonl]
+        The annotators' facts as labelled claims (`facttune judge eval` / `judge fit`'s format: kind "atomic",
+        topic, claim, label, response_id; no evidence, so the recipe's retriever supplies it as in a run).
+        --exclude drops every person named in another labelled file (keep a judge's test people out of
+        what it is fitted on). Reads OUT_DIR/blind_key.json (copy the key back first).
+
     python bench/gold_pool.py score OUT_DIR [--baseline base]
         Per source: FActScore (share of S among a response's facts; no facts = abstained, left out),
         supported and unsupported facts per response, error rate; and each source minus the baseline with a
@@ -171,6 +177,29 @@ def cmd_score(a: argparse.Namespace) -> None:
         print(f"{'':14s} vs {a.baseline} over {len(shared)} people: {cis}  relative error cut {100 * rel:.1f}%")
 
 
+def cmd_claims(a: argparse.Namespace) -> None:
+    d = Path(a.out_dir)
+    key = json.load(open(d / "blind_key.json", encoding="utf-8"))
+    skip: set[str] = set()
+    for f in a.exclude or []:
+        skip |= {json.loads(x)["topic"] for x in open(f, encoding="utf-8") if x.strip()}
+    n = dropped = 0
+    with open(a.out, "w", encoding="utf-8") as out:
+        for rid, facts in sorted(load_gold(d).items()):
+            if rid not in key:
+                raise SystemExit(f"{d}: response {rid} is not in blind_key.json")
+            topic = key[rid]["topic"]
+            if topic in skip:
+                dropped += 1
+                continue
+            for k, (fact, label) in enumerate(facts):
+                if fact and label in ("S", "NS"):
+                    out.write(json.dumps({"kind": "atomic", "id": f"{d.name}/{rid}/{k}", "topic": topic, "claim": fact,
+                                          "label": label, "response_id": f"{d.name}/{rid}"}) + "\n")
+                    n += 1
+    print(f"{n} labelled facts -> {a.out} ({dropped} responses left out: their person is in --exclude)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -188,6 +217,11 @@ def main() -> None:
     s.add_argument("out_dir")
     s.add_argument("--baseline", default="base")
     s.set_defaults(fn=cmd_score)
+    c = sub.add_parser("claims")
+    c.add_argument("out_dir")
+    c.add_argument("--out", required=True)
+    c.add_argument("--exclude", action="append", help="a labelled JSONL whose people are left out")
+    c.set_defaults(fn=cmd_claims)
     a = ap.parse_args()
     a.fn(a)
 

@@ -306,20 +306,68 @@ def test_judge_fit_refuses_a_verifier_without_features(tmp_path):
 
 @pytest.mark.skipif(not DEV.exists(), reason="needs ../shared/data/judge-dev (CI has it)")
 def test_embedded_verifier_meets_the_bars_on_judge_dev(tmp_path):
-    """The judge issue's bars, with the verifier recipes/bio.toml names. The packaged calibration was
-    fitted on these people, so these are in-sample; its leave-one-person-out figures are checked too."""
+    """The judge issue's bars, with the verifier recipes/bio.toml names. The packaged calibration is
+    fitted on other people (recipes/data/judge-train), so these figures are held out."""
     r = facttune("judge", "eval", str(DEV), "--recipe", "recipes/bio.toml", "--out", str(tmp_path))
     assert r.returncode == 0, r.stderr
     k = json.loads((tmp_path / "judge-eval.json").read_text())["kinds"]
     assert k["atomic"]["auroc"] >= 0.93 and k["atomic"]["balanced_accuracy"] >= 0.85
     assert k["sentence"]["response_mae"] <= 10
     assert k["paraphrase"]["auroc"] >= 0.85
-    assert "in-sample" in r.stdout  # the calibration's topics overlap: said, not hidden
+    assert "in-sample" not in r.stdout
     from facttune_judges.fitting import load_fitted
 
-    cv = load_fitted("wiki-vital")["cv"]["kinds"]
-    assert cv["atomic"]["auroc"] >= 0.93 and cv["atomic"]["balanced_accuracy"] >= 0.85
-    assert cv["sentence"]["response_mae"] <= 10 and cv["paraphrase"]["auroc"] >= 0.85
+    cal = load_fitted("wiki-vital")
+    dev_people = {json.loads(x)["topic"] for x in DEV.read_text().splitlines() if x.strip()}
+    assert not dev_people & set(cal["topics"]) and len(cal["topics"]) >= 90
+    cv = cal["cv"]["kinds"]["atomic"]  # leave-one-person-out on the people it was fitted on
+    assert cv["auroc"] >= 0.93 and cv["balanced_accuracy"] >= 0.85
+
+
+def test_the_packaged_calibration_is_refitted_from_the_shipped_labels(tmp_path):
+    """`facttune judge fit` on recipes/data/judge-train (blind labels of training people's biographies)
+    writes the packaged calibration again: weights, features and people."""
+    from facttune_judges.fitting import load_fitted
+
+    packaged = load_fitted("wiki-vital")
+    out = tmp_path / "cal.json"
+    r = facttune("judge", "fit", "recipes/data/judge-train/bio-train-people.jsonl", "--recipe",
+                 "recipes/paper/facttune-fs.toml", "--set", 'verify.args.fitted=""', "--set",
+                 f'verify.args.fit_features={json.dumps(packaged["features"])}', "--out", str(out), "--no-cv")
+    assert r.returncode == 0, r.stderr
+    cal = json.loads(out.read_text())
+    assert cal["features"] == packaged["features"] == ["score", "cos_sent"]
+    assert cal["weights"] == pytest.approx(packaged["weights"], abs=1e-4)
+    assert cal["bias"] == pytest.approx(packaged["bias"], abs=1e-4)
+    assert cal["topics"] == packaged["topics"] and cal["claims"] == packaged["claims"]
+
+
+def test_sentence_cosine_is_the_encoders_own_sentence_embedding(support):
+    """cos_sent: the claim against each evidence sentence, mean-pooled last layer; 0 without evidence."""
+    from facttune_judges.support import evidence_sentences
+
+    assert evidence_sentences(PLANCK) == [PLANCK.split(". Max")[0] + ".", "Max" + PLANCK.split(". Max")[1]]
+    assert evidence_sentences("He was born c. 1450 in Urbino. He died in 1520. 'Quoted.' (x)") == [
+        "He was born c. 1450 in Urbino.", "He died in 1520.", "'Quoted.' (x)"]
+    assert evidence_sentences("W. E. B. Du Bois was a sociologist. He lived in St. Louis.") == [
+        "W. E. B. Du Bois was a sociologist.", "He lived in St. Louis."]
+    first = PLANCK.split(". Max")[0] + "."
+    cl = [claim(first), claim("Max Planck was a German physicist.", i=1), claim("Max Planck loved horses.", i=2),
+          claim("Max Planck was a German physicist.", i=3)]
+    cos = support.sentence_cosines(cl, [ev(0), ev(1), ev(2), None])
+    assert cos[0] == pytest.approx(1.0, abs=1e-5)  # the evidence's own sentence
+    assert cos[0] > cos[1] > cos[2] > 0 and cos[3] == 0.0
+    # the same vectors as sentence-transformers' all-MiniLM-L6-v2 (mean pooling, normalised)
+    from sentence_transformers import SentenceTransformer
+
+    from facttune_core import resolve_model
+
+    st = SentenceTransformer(str(resolve_model("all-minilm-l6-v2")), device="cpu")
+    a, b = st.encode([cl[1].text, "Max Planck: German theoretical physicist (1858–1947)."], normalize_embeddings=True)
+    assert cos[1] == pytest.approx(max(float(a @ b), float(a @ st.encode(first, normalize_embeddings=True))), abs=1e-4)
+    # the packaged calibration weighs it: named in the features a fit sees
+    feats = support._features(cl[:1], [ev(0)], ("cos_sent",))
+    assert feats[0][0]["cos_sent"] == pytest.approx(cos[0])
 
 
 # ------------------------------------------------------------------------------ synth

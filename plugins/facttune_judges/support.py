@@ -22,6 +22,7 @@ unsupported word makes the claim unsupported, as in FActScore's atomic-fact rule
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -68,15 +69,41 @@ FEATURES: dict[str, Callable[[Sups, float], float]] = {
 """What a calibration may weigh, per claim: the soft-minimum score; whether the claim has nothing exact
 to check (no name, number, date or role: "only_words"); how many of its names, numbers, dates and
 roles the evidence has / lacks; its plain words' lowest and mean support and how many there are."""
+SENTENCE_FEATURES = ("cos_sent",)
+"""Features of the whole claim rather than its words: ``cos_sent``, the best cosine between the claim's
+sentence embedding and one of the evidence's sentences (the encoder's last layer, mean-pooled: the
+packaged encoder's own sentence embedding). Word support misses a claim that borrows the evidence's
+words to say something else ("wrote on ethics" beside "philosopher"); the sentence as a whole does not
+match then."""
+ALL_FEATURES = (*FEATURES, *SENTENCE_FEATURES)
 FIT_FEATURES = ("score",)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
+_ABBREVIATIONS = frozenset("c ca fl b d r st mt dr mr mrs ms jr sr no vol op ft gen col lt sgt rev prof".split())
 
 
 def unknown_feature(names: Sequence[str]) -> str | None:
     """The complaint about the first name that is not a feature (None when all are)."""
     for name in names:
-        if name not in FEATURES:
-            return f"unknown feature '{name}'.{did_you_mean(name, list(FEATURES))} (known: {', '.join(FEATURES)})"
+        if name not in ALL_FEATURES:
+            return (f"unknown feature '{name}'.{did_you_mean(name, list(ALL_FEATURES))} "
+                    f"(known: {', '.join(ALL_FEATURES)})")
     return None
+
+
+def evidence_sentences(ev_text: str) -> list[str]:
+    """The evidence cut at sentence ends: a full stop, ! or ? before a capital, digit or quote, unless the
+    full stop ends an initial ("W. E. B. Du Bois") or an abbreviation ("c. 1450", "St. Louis")."""
+    out: list[str] = []
+    start = 0
+    for m in _SENTENCE_END.finditer(ev_text):
+        before = ev_text[start:m.start()].rsplit(None, 1)
+        last = before[-1].rstrip(".").lstrip("(\"'").lower() if before else ""
+        if ev_text[m.start() - 1] == "." and (len(last) == 1 or last in _ABBREVIATIONS):
+            continue
+        out.append(ev_text[start:m.start()])
+        start = m.end()
+    out.append(ev_text[start:])
+    return [x.strip() for x in out if x.strip()]
 
 
 class Support:
@@ -95,7 +122,7 @@ class Support:
                                    "packaged name such as 'wiki-vital'); without it P(True) = the raw score")
         threshold: float = Field(0.5, ge=0.0, le=1.0, description="supported iff P(True) >= threshold")
         fit_features: tuple[str, ...] = Field(FIT_FEATURES, min_length=1, description="the features `facttune judge "
-                                              "fit` fits on: " + ", ".join(FEATURES))
+                                              "fit` fits on: " + ", ".join(ALL_FEATURES))
 
         @field_validator("fit_features")
         @classmethod
@@ -119,6 +146,7 @@ class Support:
         self._model: Any = None
         self._tok: Any = None
         self._ev_cache: dict[tuple[str, str], Any] = {}  # claims of one topic share their evidence
+        self._sent_cache: dict[str, Any] = {}  # evidence sentence -> its sentence embedding
 
     def _calibration_features(self, cal: Calibration, ctx: Context) -> tuple[str, ...]:
         """The features the calibration file names, in its order (``f0``, ``f1``: files written before
@@ -180,6 +208,40 @@ class Support:
                     out.append((keep, None))
         return out
 
+    def _sentence_vectors(self, texts: list[str]) -> Any:
+        """One unit vector per text: the last layer's token states, mean-pooled (sentence-transformers' way)."""
+        import torch
+
+        self._load()
+        out = []
+        for s in range(0, len(texts), self.c.batch_size):
+            enc = self._tok(texts[s:s + self.c.batch_size], truncation=True, max_length=256, padding=True,
+                            return_tensors="pt")
+            with torch.inference_mode():
+                hidden = self._model(**enc).last_hidden_state
+            mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            out.append(torch.nn.functional.normalize(pooled.float(), dim=-1))
+        return torch.cat(out) if out else None
+
+    def sentence_cosines(self, claims: Sequence[Claim], evidence: Sequence[Evidence | None]) -> list[float]:
+        """Per claim, its best sentence-embedding cosine to one of its evidence's sentences (0 without evidence)."""
+        import torch
+
+        ev_sents = [evidence_sentences(text.evidence_text(e.passages)) if e is not None else [] for e in evidence]
+        new = [x for x in dict.fromkeys(x for ss in ev_sents for x in ss) if x not in self._sent_cache]
+        if len(self._sent_cache) > 16384:
+            self._sent_cache.clear()
+        if new:
+            self._sent_cache.update(zip(new, self._sentence_vectors(new), strict=True))
+        have = [i for i, ss in enumerate(ev_sents) if ss]
+        cvs = self._sentence_vectors([claims[i].text for i in have]) if have else None
+        out = [0.0] * len(claims)
+        for k, i in enumerate(have):
+            ev = torch.stack([self._sent_cache[x] for x in ev_sents[i]])
+            out[i] = max(0.0, float((ev @ cvs[k]).max()))
+        return out
+
     # -- scoring
     def supports(self, claims: Sequence[Claim], evidence: Sequence[Evidence | None]) -> list[list[tuple[str, str, float]]]:
         """Per claim, each checkable word's (text, kind, support in [0, 1]); empty when the claim has no
@@ -239,12 +301,14 @@ class Support:
         return [(f["score"], reason) for f, reason in self._features(claims, evidence, ())]
 
     def _features(self, claims: Sequence[Claim], evidence: Sequence[Evidence | None],
-                  names: Sequence[str] = tuple(FEATURES)) -> list[tuple[dict[str, float], str]]:
+                  names: Sequence[str] = ALL_FEATURES) -> list[tuple[dict[str, float], str]]:
         """Per claim, the named features (all by default; the score always) and a short reason."""
         wanted = dict.fromkeys(("score", *names))
+        whole = {n: self.sentence_cosines(claims, evidence) for n in wanted if n == "cos_sent"}
         out: list[tuple[dict[str, float], str]] = []
-        for e, sups in zip(evidence, self.supports(claims, evidence), strict=True):
-            feats = {name: FEATURES[name](sups, self.c.sharpness) for name in wanted}
+        for k, (e, sups) in enumerate(zip(evidence, self.supports(claims, evidence), strict=True)):
+            feats = {name: whole[name][k] if name in whole else FEATURES[name](sups, self.c.sharpness)
+                     for name in wanted}
             if not sups:
                 out.append((feats, "no evidence" if e is None or not text.evidence_text(e.passages).strip()
                             else "nothing checkable besides the topic's name"))
