@@ -116,7 +116,7 @@ def test_support_separates_stated_facts_from_changed_ones(support):
                               Context(key="verify.args"))
     assert as_word.verify([claim("Max Planck was a chemist.")], [ev()])[0].p_true > roles[0].p_true
     assert min(v.p_true for v in vs[:3]) > max(v.p_true for v in vs[3:])
-    assert all(v.raw.startswith("score=") for v in vs)
+    assert all(v.raw.startswith("score=") and "; cos_sent=" in v.raw for v in vs)
     assert support.verify([claim("Max Planck was German.")], [None])[0].supported is False
 
 

@@ -323,7 +323,8 @@ class Support:
         for c, (f, reason) in zip(claims, res, strict=True):
             p = self.calibration.p_true(*(f[n] for n in self._use)) if self.calibration is not None else f["score"]
             out.append(Verdict(claim_id=c.id, supported=p >= self.c.threshold, p_true=p, judge=self.component,
-                               raw=f"score={f['score']:.3f}; {reason}"))
+                               raw=f"score={f['score']:.3f}; "
+                                   + (f"cos_sent={f['cos_sent']:.3f}; " if "cos_sent" in f else "") + reason))
         return out
 
     @property
