@@ -179,6 +179,8 @@ def cmd_score(a: argparse.Namespace) -> None:
 
 def cmd_claims(a: argparse.Namespace) -> None:
     d = Path(a.out_dir)
+    if not (d / "blind_key.json").is_file():
+        raise SystemExit(f"{d}: no blind_key.json (copy the pool's key back into the folder first)")
     key = json.load(open(d / "blind_key.json", encoding="utf-8"))
     skip: set[str] = set()
     for f in a.exclude or []:
