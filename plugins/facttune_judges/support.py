@@ -228,7 +228,9 @@ class Support:
         """Per claim, its best sentence-embedding cosine to one of its evidence's sentences (0 without evidence)."""
         import torch
 
-        ev_sents = [evidence_sentences(text.evidence_text(e.passages)) if e is not None else [] for e in evidence]
+        ev_texts = [text.evidence_text(e.passages) if e is not None else "" for e in evidence]
+        split = {t: evidence_sentences(t) for t in dict.fromkeys(ev_texts)}  # claims of a topic share one
+        ev_sents = [split[t] for t in ev_texts]
         new = [x for x in dict.fromkeys(x for ss in ev_sents for x in ss) if x not in self._sent_cache]
         if len(self._sent_cache) > 16384:
             self._sent_cache.clear()
@@ -304,11 +306,12 @@ class Support:
                   names: Sequence[str] = ALL_FEATURES) -> list[tuple[dict[str, float], str]]:
         """Per claim, the named features (all by default; the score always) and a short reason."""
         wanted = dict.fromkeys(("score", *names))
-        whole = {n: self.sentence_cosines(claims, evidence) for n in wanted if n == "cos_sent"}
+        cos = self.sentence_cosines(claims, evidence) if "cos_sent" in wanted else None
         out: list[tuple[dict[str, float], str]] = []
         for k, (e, sups) in enumerate(zip(evidence, self.supports(claims, evidence), strict=True)):
-            feats = {name: whole[name][k] if name in whole else FEATURES[name](sups, self.c.sharpness)
-                     for name in wanted}
+            feats = {name: FEATURES[name](sups, self.c.sharpness) for name in wanted if name in FEATURES}
+            if cos is not None:
+                feats["cos_sent"] = cos[k]
             if not sups:
                 out.append((feats, "no evidence" if e is None or not text.evidence_text(e.passages).strip()
                             else "nothing checkable besides the topic's name"))
