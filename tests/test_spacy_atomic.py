@@ -32,6 +32,26 @@ def test_coordinated_nouns_and_a_relative_clause_split_into_facts_about_the_topi
                    "Marie Curie was a chemist."]
 
 
+def test_a_coordination_parsed_as_a_modifier_still_splits_and_a_nationality_splits_off_a_compound(extractor):
+    """The small parser reads "an American athlete and environmental activist" as (athlete and) modifying
+    activist; FActScore's humans write three facts, as they do for "an American film actor"."""
+    got = facts(extractor, "Wilma Rudolph is a renowned American athlete and environmental activist.",
+                topic="Wilma Rudolph")
+    assert got == ["Wilma Rudolph is American.", "Wilma Rudolph is an athlete.",
+                   "Wilma Rudolph is an environmental activist."]
+    got = facts(extractor, "Fred Astaire was an American film and television actor.", topic="Fred Astaire")
+    assert got == ["Fred Astaire was American.", "Fred Astaire was a film actor.", "Fred Astaire was a television actor."]
+
+
+def test_an_infinitive_that_says_what_happened_becomes_a_finite_verb(extractor):
+    got = facts(extractor, "Neil Armstrong went on to become a pilot and astronaut. He was the first person to "
+                "walk on the Moon.", topic="Neil Armstrong")
+    assert got == ["Neil Armstrong became a pilot.", "Neil Armstrong became an astronaut.",
+                   "Neil Armstrong walked on the Moon.", "Neil Armstrong was the first person."]
+    purpose = facts(extractor, "Neil Armstrong moved to Ohio to study engineering.", topic="Neil Armstrong")
+    assert not any("studied" in f for f in purpose)  # a purpose is not a fact that it happened
+
+
 def test_pronouns_become_the_topic_and_each_adverbial_is_a_fact(extractor):
     got = facts(extractor, "Marie Curie was a scientist. She married Pierre Curie in 1895 and moved to Paris.")
     assert "Marie Curie married Pierre Curie in 1895." in got
@@ -114,6 +134,17 @@ def test_the_fragment_a_cut_off_response_ends_with_gives_no_fact(extractor):
 def test_a_fact_repeated_in_a_response_counts_once(extractor):
     got = facts(extractor, "Marie Curie was a physicist. Later in life, she was a physicist.")
     assert got.count("Marie Curie was a physicist.") == 1
+
+
+def test_a_fact_said_again_in_another_tense_or_with_another_copula_counts_once(extractor):
+    """A tuned model says "she is an actress" three ways; an annotator writes the fact once. A different
+    predicate noun ("a film actress") is a different fact."""
+    ex, ctx = extractor
+    before = ctx.counters.get("repeated_facts", 0)
+    got = facts(extractor, "Elizabeth Taylor was an actress. She is an actress. She became an actress. "
+                "She served as a film actress.", topic="Elizabeth Taylor")
+    assert got == ["Elizabeth Taylor was an actress.", "Elizabeth Taylor served as a film actress."]
+    assert ctx.counters["repeated_facts"] - before == 2
 
 
 def test_claims_carry_their_sentence_and_ids(extractor):

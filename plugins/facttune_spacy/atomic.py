@@ -5,7 +5,9 @@ parsed once (spaCy's small English pipeline, packaged on PyPI), and split.py tur
 facts: one clause, one argument each, the topic's pronouns resolved. filler.py then leaves out
 evaluative filler and praise with nothing checkable (VeriScore's rule), facts about something other
 than the topic (``about = "topic"``) and the fragment a cut-off sentence ends with. Every fact left
-out is counted in the stage's manifest (``filler_facts``, ``off_topic_facts``, ``truncated_facts``).
+out is counted in the stage's manifest (``filler_facts``, ``off_topic_facts``, ``truncated_facts``,
+``vague_core_facts``), and so is a fact said again in the response (``repeated_facts``: "she was an
+actress" and "she became an actress" are one fact, as an annotator writes them).
 """
 
 from __future__ import annotations
@@ -73,13 +75,19 @@ class AtomicFacts:
         """The facts of each (response, sentence), parsed in one batch."""
         docs = self.nlp.pipe([s for _, s in sentences], batch_size=self.c.batch_size)
         out = []
-        said: dict[str, set[str]] = {}  # a fact repeated later in the same response counts once
+        said: dict[str, set[str]] = {}  # a fact said again later in the same response counts once
         topics: dict[str, Topic] = {}  # per response: its pronouns depend on the whole text
         for (r, s), doc in zip(sentences, docs, strict=True):
             seen = said.setdefault(r.id, set())
             topic = topics.get(r.id) or topics.setdefault(r.id, Topic.of(r.topic, r.text))
-            facts = [f for f in self.sentence(doc, topic, cut=self.cut_off(r, s)) if f.lower() not in seen]
-            seen.update(f.lower() for f in facts)
+            facts = []
+            for f in self.sentence(doc, topic, cut=self.cut_off(r, s)):
+                key = same_fact_key(f, topic.name)
+                if key in seen:
+                    self.ctx.count("repeated_facts")
+                    continue
+                seen.add(key)
+                facts.append(f)
             out.append(facts)
             self.ctx.progress(1, len(sentences))
         return out
@@ -126,3 +134,18 @@ class AtomicFacts:
         """A fact whose subject is not the topic but names it or its possession ("Curie's father")."""
         subj = f.subject if f.text_override is None else f.text_override
         return any(len(w) > 2 and w in topic.words for w in re.findall(r"\w+", subj.lower()))
+
+
+_BE = re.compile(r"^(?:is|was|are|were|became|becomes|has been|had been|remained|remains|served as|serves as"
+                 r"|worked as|works as)\s+(?:(?:a|an|the)\s+)?", flags=re.IGNORECASE)
+
+
+def same_fact_key(fact: str, topic: str) -> str:
+    """What makes two facts the same fact, as an annotator counts them: the words, with the tense and the
+    copula of a predicate noun set aside ("X is an actress", "X was an actress" and "X became an actress"
+    are one fact; "X was a film actress" is another)."""
+    t = fact.lower().rstrip(".").strip()
+    name = topic.lower()
+    if name and t.startswith(name + " "):
+        t = name + " be " + _BE.sub("", t[len(name) + 1:])
+    return t

@@ -11,6 +11,10 @@ clauses, appositions). Each clause gives facts of the shape ``subject + verb + o
 - each core argument (object, predicate noun or adjective) is one fact, split at coordination
   ("a physicist and chemist" → two facts); each adverbial argument (a place, a date, a "for ...") is
   one more fact with the core argument kept ("born in 1867", "born in Warsaw");
+- a nationality is a fact of its own ("an American film actor" → American, a film actor), and so is each
+  noun of a coordination the parser hung on the noun as a modifier ("an athlete and activist");
+- an infinitive that says what came to pass reads as a finite verb ("went on to become a director" →
+  "became a director", "the first person to walk on the Moon" → "walked on the Moon");
 - an apposition is a fact of its own ("Carlo, a blacksmith" → "Carlo was a blacksmith"); a year
   range after a name is a lifespan.
 
@@ -19,14 +23,15 @@ Pure functions over a parsed spaCy ``Span``: no model is loaded here (atomic.py 
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from .words import (
     CLAUSE,
     COORDINABLE,
     CORE,
+    FIRSTS,
     NOUN_PREPS,
+    OUTCOME_VERBS,
     RELATIVE,
     SKIP,
     SUBJ,
@@ -37,6 +42,8 @@ from .words import (
     Topic,
     conjunct_span,
     conjuncts,
+    lifespan_facts,
+    nationalities,
     past,
     same_place,
     set_off,
@@ -192,6 +199,20 @@ class Clauses:
             return {pred.i: past(pred) if not self.present() else pred.lemma_ + "s"}
         return {}
 
+    def infinitive(self, pred: Any, vg: list[int]) -> dict[int, str]:
+        """An infinitive that states what happened reads as a finite verb: "went on to become a director" →
+        "became a director", "the first person to set foot on the Moon" → "set foot on the Moon"."""
+        to = [i for i in vg if self.doc[i].dep_ == "aux" and self.doc[i].tag_ == "TO"]
+        if not to or any(c.dep_ in SUBJ for c in pred.children):
+            return {}
+        head = pred.head
+        if pred.dep_ in ("advcl", "xcomp") and head.lemma_.lower() in OUTCOME_VERBS:
+            pass  # "went on to", "grew up to", "rose to": the infinitive is what came of it
+        elif not (pred.dep_ in ("relcl", "acl") and head.dep_ in ("attr", "appos")
+                  and any(c.dep_ == "amod" and c.lower_ in FIRSTS or c.tag_ == "JJS" for c in head.children)):
+            return {}
+        return {to[0]: "", pred.i: past(pred)}  # it happened before it could be told
+
     def present(self) -> bool:
         root = self.sent.root
         tags = {root.tag_} | {c.tag_ for c in root.children if c.dep_ in ("aux", "auxpass")}
@@ -204,7 +225,7 @@ class Clauses:
         self.done.add(pred.i)
         subj, about_topic, subj_ids = self.subject_of(pred)
         vg = self.verb_group(pred)
-        repl = {**self.rel_replacements(pred), **self.bare_participle(pred, vg)}
+        repl = {**self.rel_replacements(pred), **self.bare_participle(pred, vg), **self.infinitive(pred, vg)}
         if not about_topic:
             repl.update(self.subj_repl)  # "his father died": the pronoun must read on its own
         core: list[Any] = []
@@ -220,7 +241,9 @@ class Clauses:
                 mods.append(c)  # "appeared in films, shows": the parser hung "shows" on the verb
                 continue
             if c.dep_ in CLAUSE or (c.dep_ in ("ccomp", "xcomp") and c.pos_ in ("VERB", "AUX")
-                                    and c.dep_ == "ccomp" and any(x.dep_ in SUBJ for x in c.children)):
+                                    and c.dep_ == "ccomp" and any(x.dep_ in SUBJ for x in c.children)) \
+                    or (c.dep_ == "xcomp" and pred.lemma_.lower() in OUTCOME_VERBS
+                        and any(x.tag_ == "TO" for x in c.children)):  # "went on to become": its own fact
                 subclauses.append(c)
                 continue
             if c.dep_ == "advmod" and c.text.lower() in VOID_ADVERBS:
@@ -244,22 +267,23 @@ class Clauses:
                     repl[first] = det + " " + repl.get(first, self.doc[first].text)
                 for i in ids:
                     self.detached(self.doc[i])
-                if a.dep_ in ("attr", "appos"):
-                    # "an American actress": the nationality is a fact of its own (FActScore's humans split it)
-                    norp = [c for c in g.children if c.dep_ in ("amod", "compound") and c.ent_type_ == "NORP"
-                            and c.i < g.i]
-                    for n in norp:
-                        span = {x.i for x in n.subtree}
-                        ids -= span
-                        cores.append(sorted(span))
-                preps = [c for c in g.children if c.dep_ == "prep" and c.text.lower() in NOUN_PREPS and c.i > g.i]
-                split = [(subtree(pp), pp) for pp in preps]
-                for span, _ in split:
-                    ids -= span
-                cores.extend(sorted(x) for x in expand(self.doc, ids))
-                for span, _ in split:
-                    for x in expand(self.doc, span):
-                        noun_mods.append((sorted(ids), x))
+                for head, words in self.noun_conjuncts(g, ids):
+                    if a.dep_ in ("attr", "appos"):
+                        # "an American (film) actress": the nationality is a fact of its own (FActScore's humans
+                        # split it)
+                        for n in nationalities(head, words):
+                            span = {x.i for x in n.subtree}
+                            words -= span
+                            cores.append(sorted(span))
+                    preps = [c for c in head.children if c.dep_ == "prep" and c.text.lower() in NOUN_PREPS
+                             and c.i > head.i]
+                    split = [(subtree(pp), pp) for pp in preps]
+                    for span, _ in split:
+                        words -= span
+                    cores.extend(sorted(x) for x in expand(self.doc, words))
+                    for span, _ in split:
+                        for x in expand(self.doc, span):
+                            noun_mods.append((sorted(words), x))
         anchor = cores[-1] if len(cores) == 1 or (len(core) == 1 and len(conjuncts(core[0])) == 1) else []
         refined = {tuple(a) for a, _ in noun_mods} | ({tuple(anchor)} if anchor and mods else set())
         for ids in cores:
@@ -285,6 +309,19 @@ class Clauses:
                 self.add(subj, about_topic, [vg], repl, subj_ids)
         for s in subclauses:
             self.clause(s)
+
+    def noun_conjuncts(self, noun: Any, ids: set[int]) -> list[tuple[Any, set[int]]]:
+        """A coordination the parser hung on the noun as a modifier: "an athlete and environmental activist"
+        parsed as (athlete and) → activist is two nouns, each with the article: [(head, its words)]."""
+        for m in noun.children:
+            cc = [c for c in m.children if c.dep_ == "cc" and c.i > m.i]
+            if m.i < noun.i and m.dep_ in ("nmod", "compound") and m.pos_ == "NOUN" and cc \
+                    and not any(c.dep_ == "conj" for c in m.children):
+                first = subtree(m) & ids
+                dets = {c.i for c in noun.children if c.dep_ == "det" and c.i < min(first)}
+                rest = ids - first - {c.i for c in cc}
+                return [(m, (first | dets) - {c.i for c in cc}), (noun, rest)]
+        return [(noun, ids)]
 
     def borrowed_det(self, tok: Any, group: list[Any]) -> str | None:
         """'a physicist and chemist': the second noun borrows the first one's article."""
@@ -379,33 +416,6 @@ class Clauses:
         while ids and self.doc[ids[-1]].is_punct and self.doc[ids[-1]].text not in "%":
             ids = ids[:-1]
         return ids
-
-
-_YEAR = re.compile(r"\b(\d{3,4})\b")
-
-
-def lifespan_facts(name: str, text: str) -> list[str]:
-    """'1919-2007' → born in 1919, died in 2007; 'born September 4, 1931' → born on that date."""
-    t = text.strip()
-    if not _YEAR.search(t) or len(t) > 60:
-        return []
-    m = re.match(r"^(?:born|b\.)\s+(.*)$", t, flags=re.IGNORECASE)
-    if m:
-        return [f"{name} was born {on_or_in(m.group(1))}"]
-    parts = [p.strip(" ,") for p in re.split(r"\s*(?:–|—|-|\bto\b)\s*", t) if p.strip(" ,")]
-    if len(parts) == 2 and all(_YEAR.search(p) or p.lower() == "present" for p in parts):
-        born, died = (re.sub(r"^c\.\s*", "", p) for p in parts)
-        out = [f"{name} was born {on_or_in(born)}"]
-        if died.lower() != "present":
-            out.append(f"{name} died {on_or_in(died)}")
-        return out
-    if len(parts) == 1 and _YEAR.fullmatch(parts[0]):
-        return [f"{name} was born in {parts[0]}"]
-    return []
-
-
-def on_or_in(date: str) -> str:
-    return ("in " if re.fullmatch(r"\d{3,4}|[A-Z][a-z]+ \d{3,4}", date) else "on ") + date
 
 
 def expand(doc: Any, ids: set[int], depth: int = 0) -> list[set[int]]:

@@ -13,6 +13,11 @@ COORDINABLE = frozenset({"dobj", "attr", "oprd", "dative", "acomp"})
 VERB_GROUP = frozenset({"aux", "auxpass", "neg", "prt"})
 CLAUSE = frozenset({"conj", "advcl", "relcl", "acl", "parataxis"})
 SKIP = frozenset({"punct", "cc", "mark", "preconj", "meta", "intj", "discourse", "dep"})
+# verbs whose "to"-infinitive says what came to pass ("went on to become", "grew up to be", "rose to lead")
+OUTCOME_VERBS = frozenset({"go", "grow", "continue", "rise", "come", "proceed", "live"})
+# a predicate noun marked as one of a kind: "the first woman to win X" says she won X
+FIRSTS = frozenset({"first", "last", "only", "second", "third", "sole"})
+
 NOUN_DETACH = frozenset({"appos", "relcl", "acl"})
 PLACE = frozenset({"GPE", "LOC", "FAC"})
 # prepositions whose phrase on a predicate noun is a fact of its own ("a professor [at the Conservatory]")
@@ -174,3 +179,45 @@ class Fact:
                 out += w + glue
             out += " "
         return finish(out)
+
+
+def nationalities(head: Any, ids: set[int]) -> list[Any]:
+    """Nationality adjectives before a predicate noun, on it or on a noun that modifies it ("an American
+    film actor"), within the words of this fact."""
+    out = []
+    for t in head.subtree:
+        if t.i >= head.i or t.i not in ids or t.ent_type_ != "NORP" or t.dep_ not in ("amod", "compound"):
+            continue
+        up = t.head
+        while up.i != head.i and up.dep_ in ("nmod", "compound", "amod") and up.i < head.i:
+            up = up.head
+        if up.i == head.i and t.head.pos_ in ("NOUN", "PROPN"):
+            out.append(t)
+    return out
+
+
+_YEAR = re.compile(r"\b(\d{3,4})\b")
+
+
+def lifespan_facts(name: str, text: str) -> list[str]:
+    """'1919-2007' → born in 1919, died in 2007; 'born September 4, 1931' → born on that date."""
+    t = text.strip()
+    if not _YEAR.search(t) or len(t) > 60:
+        return []
+    m = re.match(r"^(?:born|b\.)\s+(.*)$", t, flags=re.IGNORECASE)
+    if m:
+        return [f"{name} was born {on_or_in(m.group(1))}"]
+    parts = [p.strip(" ,") for p in re.split(r"\s*(?:–|—|-|\bto\b)\s*", t) if p.strip(" ,")]
+    if len(parts) == 2 and all(_YEAR.search(p) or p.lower() == "present" for p in parts):
+        born, died = (re.sub(r"^c\.\s*", "", p) for p in parts)
+        out = [f"{name} was born {on_or_in(born)}"]
+        if died.lower() != "present":
+            out.append(f"{name} died {on_or_in(died)}")
+        return out
+    if len(parts) == 1 and _YEAR.fullmatch(parts[0]):
+        return [f"{name} was born in {parts[0]}"]
+    return []
+
+
+def on_or_in(date: str) -> str:
+    return ("in " if re.fullmatch(r"\d{3,4}|[A-Z][a-z]+ \d{3,4}", date) else "on ") + date
