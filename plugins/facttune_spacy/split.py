@@ -318,6 +318,8 @@ class Clauses:
             if m.i < noun.i and m.dep_ in ("nmod", "compound") and m.pos_ == "NOUN" and cc \
                     and not any(c.dep_ == "conj" for c in m.children):
                 first = subtree(m) & ids
+                if not first or not ids - first - {c.i for c in cc}:
+                    continue
                 dets = {c.i for c in noun.children if c.dep_ == "det" and c.i < min(first)}
                 rest = ids - first - {c.i for c in cc}
                 return [(m, (first | dets) - {c.i for c in cc}), (noun, rest)]
