@@ -209,7 +209,7 @@ class Clauses:
         if pred.dep_ in ("advcl", "xcomp") and head.lemma_.lower() in OUTCOME_VERBS:
             pass  # "went on to", "grew up to", "rose to": the infinitive is what came of it
         elif not (pred.dep_ in ("relcl", "acl") and head.dep_ in ("attr", "appos")
-                  and any(c.dep_ == "amod" and c.lower_ in FIRSTS or c.tag_ == "JJS" for c in head.children)):
+                  and any((c.dep_ == "amod" and c.lower_ in FIRSTS) or c.tag_ == "JJS" for c in head.children)):
             return {}
         return {to[0]: "", pred.i: past(pred)}  # it happened before it could be told
 
