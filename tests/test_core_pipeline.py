@@ -23,6 +23,18 @@ def _run(recipe: Path, run_dir: Path, **kw):
     return Pipeline(load_recipe(recipe, kw.pop("overrides", [])), run_dir, **kw).run()
 
 
+def test_the_run_folder_says_which_overrides_ran(fake_registry, fake_recipe, tmp_path):
+    """`--set` changes what runs; the folder's recipe.toml and run.json say so (a rerun can be repeated)."""
+    _run(fake_recipe, tmp_path / "plain", until="data")
+    assert (tmp_path / "plain" / "recipe.toml").read_text() == fake_recipe.read_text()
+    assert json.loads((tmp_path / "plain" / "run.json").read_text())["overrides"] == []
+    _run(fake_recipe, tmp_path / "set", until="data", overrides=["run.seed=7"])
+    copy = (tmp_path / "set" / "recipe.toml").read_text()
+    assert copy.startswith("# run with these overrides") and "#   --set run.seed=7\n" in copy
+    assert copy.endswith(fake_recipe.read_text())
+    assert json.loads((tmp_path / "set" / "run.json").read_text())["overrides"] == ["run.seed=7"]
+
+
 def test_full_run_writes_every_stage(fake_registry, fake_recipe, tmp_path):
     res = _run(fake_recipe, tmp_path / "run")
     assert list(res) == ["data", "generate", "extract", "retrieve", "verify", "reward", "pairs", "train", "evaluate"]

@@ -126,15 +126,25 @@ OPTION = {"run": "--run-dir", "score": "--out"}
 
 
 def write_run_json(run_dir: Path, recipe: Path, name: str, results: dict[str, StageResult], status: str,
-                   kind: str = "run") -> None:
+                   kind: str = "run", overrides: list[str] | None = None) -> None:
     """``run.json``: the job the folder belongs to (``kind``), which folder holds each stage so far,
     and ``status``: running (written first, and after each stage), finished, or stopped (``--until``).
     A reader trusts the stages only when the status is finished."""
     atomic_write_json(run_dir / RUN_JSON, {
-        "kind": kind, "recipe": str(recipe), "name": name, "status": status,
+        "kind": kind, "recipe": str(recipe), "overrides": list(overrides or []), "name": name, "status": status,
         "stages": {s: {"dir": r.dir.name, "key": r.key, "status": r.status} for s, r in results.items()},
         "finished": status == "finished",
     })
+
+
+def recipe_copy(recipe: Path, overrides: list[str]) -> str:
+    """The run folder's recipe.toml: the recipe file as it was, headed by the ``--set`` overrides the
+    run applied on top of it (as comments), so the folder says what ran."""
+    text = recipe.read_text(encoding="utf-8")
+    if not overrides:
+        return text
+    head = "".join(f"#   --set {o}\n" for o in overrides)
+    return f"# run with these overrides on top of this file ({recipe}):\n{head}\n{text}"
 
 
 def read_run_json(run_dir: Path) -> dict[str, Any] | None:

@@ -22,7 +22,7 @@ from ..contract.records import Prompt
 from ..contract.registry import validate_args
 from ..contract.store import atomic_write_text
 from .executor import Executor, Reporter
-from .folders import StageResult, claim_folder, clear_from, write_run_json
+from .folders import StageResult, claim_folder, clear_from, recipe_copy, write_run_json
 from .recipe import Resolved
 from .stages import CLAIM_CHAIN, DATA, GENERATE, GIVEN, ORDER, REWARD, STAGES, TRAIN, Chain, Plan, Stage
 from .topics import check_prompt_topics
@@ -78,11 +78,12 @@ class Pipeline:
 
     def write_status(self, status: str) -> None:
         """run.json: running (first, and after each stage), then finished, or stopped (``--until``)."""
-        write_run_json(self.run_dir, self.r.path, self.recipe.run.name, self.results, status, self.kind)
+        write_run_json(self.run_dir, self.r.path, self.recipe.run.name, self.results, status, self.kind,
+                       self.r.overrides)
 
     def _run(self, then: Callable[[dict[str, StageResult]], None] | None) -> dict[str, StageResult]:
         self.write_status("running")
-        atomic_write_text(self.run_dir / "recipe.toml", self.r.path.read_text(encoding="utf-8"))
+        atomic_write_text(self.run_dir / "recipe.toml", recipe_copy(self.r.path, self.r.overrides))
         if self.force_from is not None:
             clear_from(self.run_dir, ORDER, self.force_from)
         stages = [s for s in STAGES if s.name in self.r.stages()]

@@ -42,6 +42,7 @@ class Resolved:
     def __init__(self, path: Path, recipe: Recipe) -> None:
         self.path = path
         self.recipe = recipe
+        self.overrides: list[str] = []  # the --set strings applied on top of the file
         self.specs: dict[str, ComponentSpec] = {}
         self.configs: dict[str, BaseModel] = {}
 
@@ -118,7 +119,9 @@ def load_recipe(path: Path | str, overrides: list[str] | None = None,
     path = Path(path)
     raw = load_raw(path)
     apply_overrides(raw, overrides or [], str(path))
-    return resolve_raw(path, raw, require)
+    resolved = resolve_raw(path, raw, require)
+    resolved.overrides = list(overrides or [])
+    return resolved
 
 
 def resolve_raw(path: Path, raw: dict[str, Any], require: tuple[str, ...] = ("data",)) -> Resolved:

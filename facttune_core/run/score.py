@@ -117,6 +117,7 @@ def scoring_recipe(recipe: Path, overrides: Sequence[str], input_path: Path, k: 
         resolved = resolve_raw(recipe, new)
     except FacttuneError as err:
         raise _rekey(err, moved) from None
+    resolved.overrides = list(overrides)
     rcfg = resolved.configs.get("reward")
     if k is None and rcfg is not None and "k" in type(rcfg).model_fields:
         rk = getattr(rcfg, "k", None)
