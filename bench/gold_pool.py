@@ -123,9 +123,16 @@ def load_gold(d: Path) -> dict[str, list[tuple[str | None, str | None]]]:
     return facts
 
 
+def load_key(d: Path) -> dict[str, Any]:
+    """The pool's blind_key.json (kept out of the folder while annotators work; copied back to score)."""
+    if not (d / "blind_key.json").is_file():
+        raise SystemExit(f"{d}: no blind_key.json (copy the pool's key back into the folder first)")
+    return json.load(open(d / "blind_key.json", encoding="utf-8"))
+
+
 def per_source(d: Path) -> dict[str, dict[str, list[tuple[int, int]]]]:
     """source -> person -> [(S, NS) per response]."""
-    key = json.load(open(d / "blind_key.json", encoding="utf-8"))
+    key = load_key(d)
     gold = load_gold(d)
     out: dict[str, dict[str, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))
     missing = [r for r in key if r not in gold]
@@ -179,9 +186,7 @@ def cmd_score(a: argparse.Namespace) -> None:
 
 def cmd_claims(a: argparse.Namespace) -> None:
     d = Path(a.out_dir)
-    if not (d / "blind_key.json").is_file():
-        raise SystemExit(f"{d}: no blind_key.json (copy the pool's key back into the folder first)")
-    key = json.load(open(d / "blind_key.json", encoding="utf-8"))
+    key = load_key(d)
     skip: set[str] = set()
     for f in a.exclude or []:
         skip |= {json.loads(x)["topic"] for x in open(f, encoding="utf-8") if x.strip()}

@@ -314,15 +314,15 @@ class Clauses:
         """A coordination the parser hung on the noun as a modifier: "an athlete and environmental activist"
         parsed as (athlete and) → activist is two nouns, each with the article: [(head, its words)]."""
         for m in noun.children:
-            cc = [c for c in m.children if c.dep_ == "cc" and c.i > m.i]
+            cc = {c.i for c in m.children if c.dep_ == "cc" and c.i > m.i}
             if m.i < noun.i and m.dep_ in ("nmod", "compound") and m.pos_ == "NOUN" and cc \
                     and not any(c.dep_ == "conj" for c in m.children):
-                first = subtree(m) & ids
-                if not first or not ids - first - {c.i for c in cc}:
+                first = (subtree(m) & ids) - cc
+                rest = ids - first - cc
+                if not first or not rest:
                     continue
                 dets = {c.i for c in noun.children if c.dep_ == "det" and c.i < min(first)}
-                rest = ids - first - {c.i for c in cc}
-                return [(m, (first | dets) - {c.i for c in cc}), (noun, rest)]
+                return [(m, first | dets), (noun, rest)]
         return [(noun, ids)]
 
     def borrowed_det(self, tok: Any, group: list[Any]) -> str | None:
