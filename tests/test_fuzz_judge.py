@@ -276,6 +276,27 @@ def judge_eval_help_keeps_its_brackets(tmp, mp, cs):
     return Expect(["judge", "eval", "--help"], check=_help_has("[verify]"))
 
 
+def _help_lacks(*texts: str) -> Callable:
+    def check(res):
+        for t in texts:
+            assert t not in res.out, f"{t!r} in the help:\n{res.out}"
+    return check
+
+
+@case
+def run_help_has_one_no_cache_flag(tmp, mp, cs):
+    mp.setenv("COLUMNS", "200")
+    return Expect(["run", "--help"], check=lambda res: (_help_has("--no-cache Use a throw-away call cache")(res),
+                                                        _help_lacks("--no-no-cache")(res)))
+
+
+@case
+def score_help_has_one_no_cache_flag(tmp, mp, cs):
+    mp.setenv("COLUMNS", "200")
+    return Expect(["score", "--help"], check=lambda res: (_help_has("--no-cache Use a throw-away call cache")(res),
+                                                          _help_lacks("--no-no-cache")(res)))
+
+
 def test_there_are_cases():
     assert len(CASES) >= 20
 

@@ -79,7 +79,7 @@ def run(
     set_: SetOpt = None,
     until: Annotated[str | None, typer.Option(help="Stop after this stage")] = None,
     force_from: Annotated[str | None, typer.Option(help="Recompute this stage and all after it (ignores the call cache there)")] = None,
-    no_cache: Annotated[bool, typer.Option(help="Use a throw-away call cache")] = False,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Use a throw-away call cache")] = False,
     report: Annotated[bool, typer.Option(help="Write the report at the end")] = True,
 ) -> None:
     """Run a recipe's stages in order; finished stages are reused, an interrupted one resumes."""

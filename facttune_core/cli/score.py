@@ -28,7 +28,7 @@ def score_cmd(
     = None,
     dry_run_: Annotated[bool, typer.Option("--dry-run", help="Count the API calls, tokens and cost; call no API")]
     = False,
-    no_cache: Annotated[bool, typer.Option(help="Use a throw-away call cache")] = False,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Use a throw-away call cache")] = False,
 ) -> None:
     """Score existing responses (FActScore's or facttune's JSONL) with a recipe's judge; resumable, cached.
 
