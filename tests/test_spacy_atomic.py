@@ -82,6 +82,16 @@ def test_a_fuller_name_is_the_topic_and_only_its_own_parenthesis_is_a_lifespan(e
     assert not any("born" in f or "died" in f for f in got)  # the film's year is not his lifespan
 
 
+def test_a_regnal_numeral_the_parser_reads_as_the_pronoun_i_is_still_the_topic(extractor):
+    # "Amda Seyon I was ...": the parser tags "I" as the first-person pronoun and the name as an adverbial
+    got = facts(extractor, "Amda Seyon I was a king of Ethiopia. He was born in 1314.", topic="Amda Seyon I")
+    assert got == ["Amda Seyon I was a king of Ethiopia.", "Amda Seyon I was born in 1314."]
+    assert facts(extractor, "Elizabeth I was the queen of England.", topic="Elizabeth I") == [
+        "Elizabeth I was the queen of England."]
+    # a first-person "I" that is not part of the name stays out
+    assert facts(extractor, "I think that the Nile was long.", topic="Elizabeth I") == []
+
+
 def test_a_range_followed_by_another_to_is_not_a_crash(extractor):
     got = facts(extractor, "Marie Curie travelled from Warsaw to Paris to London in 1891.")
     assert got == ["Marie Curie travelled from Warsaw to Paris.", "Marie Curie travelled to London.",

@@ -70,6 +70,8 @@ class Clauses:
                     self.subj_repl[t.i] = topic.name
                 elif low in poss and t.dep_ == "poss":
                     self.subj_repl[t.i] = topic.name + "'s"
+                elif t.text == "I" and t.i > sent.start and {"i", t.nbor(-1).lower_} <= topic.words:
+                    self.subj_repl[t.i] = topic.name  # "Elizabeth I": the parser took the numeral for "I"
 
     def run(self) -> list[Fact]:
         self.lifespans()
@@ -137,10 +139,9 @@ class Clauses:
             if not own or own[0].text.lower() in RELATIVE:
                 if head.dep_ in ("attr", "oprd", "appos") and head.head.i != head.i and pred.i not in seen:
                     # "was a physicist who won ...": the physicist is the clause's subject
-                    target = head.head if head.dep_ != "appos" else head.head
                     if head.dep_ == "appos":
                         return self.noun_text(head.head), self.is_topic(head.head), set()
-                    return self.subject_of(target, seen | {pred.i})
+                    return self.subject_of(head.head, seen | {pred.i})
                 return self.noun_text(head), self.is_topic(head), set()
         for c in pred.children:
             if c.dep_ in SUBJ:
