@@ -22,20 +22,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from extract_eval import recipe_table
+from extract_eval import stage_components
 
-from facttune_core import CallCache, Claim, Context, build_component
+from facttune_core import Claim
 
 MAX_LENGTH = 224
-
-
-def components(recipe: str) -> tuple[Any, Any]:
-    out = []
-    for stage, kind in (("retrieve", "evidence_retriever"), ("verify", "claim_verifier")):
-        name, args = recipe_table(recipe, [], stage)
-        out.append(build_component(kind, name, args, Context(cache=CallCache(None), key=f"{stage}.args"),
-                                   key=f"{stage}.args"))
-    return out[0], out[1]
 
 
 def read_items(path: Path) -> list[dict[str, Any]]:
@@ -56,7 +47,8 @@ def read_items(path: Path) -> list[dict[str, Any]]:
 
 
 def with_evidence(items: list[dict[str, Any]], recipe: str, judge: bool) -> None:
-    retriever, verifier = components(recipe)
+    comps = stage_components(recipe, [], ("retrieve", "verify"))
+    retriever, verifier = comps["retrieve"], comps["verify"]
     claims = [Claim(id=f"c{i}", response_id=f"r{i}", prompt_id=f"r{i}", text=it["claim"], topic=it["topic"])
               for i, it in enumerate(items)]
     evidence = retriever.retrieve(claims)

@@ -163,14 +163,22 @@ def gold_items(gdir: Path, run_dir: Path | None) -> list[dict[str, Any]]:
     return out
 
 
+KINDS = {"extract": "claim_extractor", "retrieve": "evidence_retriever", "verify": "claim_verifier"}
+
+
+def stage_components(recipe: str, sets: list[str], stages: tuple[str, ...]) -> dict[str, Any]:
+    """The recipe's component of each stage (with ``--set`` overrides), built without a call cache."""
+    out = {}
+    for stage in stages:
+        name, args = recipe_table(recipe, sets, stage)
+        out[stage] = build_component(KINDS[stage], name, args, Context(cache=CallCache(None), key=f"{stage}.args"),
+                                     key=f"{stage}.args")
+    return out
+
+
 def cmd_gold(a: argparse.Namespace) -> None:
     items = gold_items(Path(a.gold_dir), Path(a.run_dir) if a.run_dir else None)
-    comps = {}
-    for stage, kind in (("extract", "claim_extractor"), ("retrieve", "evidence_retriever"),
-                        ("verify", "claim_verifier")):
-        name, args = recipe_table(a.recipe, a.set, stage)
-        comps[stage] = build_component(kind, name, args, Context(cache=CallCache(None), key=f"{stage}.args"),
-                                       key=f"{stage}.args")
+    comps = stage_components(a.recipe, a.set, ("extract", "retrieve", "verify"))
     resps = [Response(id=it["id"], prompt_id=it["id"], text=it["text"], topic=it["topic"]) for it in items]
     claims = comps["extract"].extract(resps)
     flat: list[Claim] = [c for cs in claims for c in cs]

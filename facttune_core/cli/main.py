@@ -28,7 +28,7 @@ from .compare import compare_cmd
 from .describe import describe_command
 from .judge import judge_app
 from .scaffold import new_plugin_command
-from .score import score_cmd
+from .score import NoCacheOpt, SetOpt, score_cmd
 
 app = typer.Typer(
     name="facttune",
@@ -38,7 +38,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # help text is shown as written: "[extract]" is a recipe table, not markup
 )
-SetOpt = Annotated[list[str] | None, typer.Option("--set", "-s", help="Override a recipe key: stage.args.key=value")]
 
 
 @app.command()
@@ -79,7 +78,7 @@ def run(
     set_: SetOpt = None,
     until: Annotated[str | None, typer.Option(help="Stop after this stage")] = None,
     force_from: Annotated[str | None, typer.Option(help="Recompute this stage and all after it (ignores the call cache there)")] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Use a throw-away call cache")] = False,
+    no_cache: NoCacheOpt = False,
     report: Annotated[bool, typer.Option(help="Write the report at the end")] = True,
 ) -> None:
     """Run a recipe's stages in order; finished stages are reused, an interrupted one resumes."""

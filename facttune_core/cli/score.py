@@ -14,6 +14,9 @@ from ..report.terminal import RichReporter, console, err_console, fail, styled
 from ..report.terminal import summary as _summary
 from ..run.score import dry_run, score
 
+SetOpt = Annotated[list[str] | None, typer.Option("--set", "-s", help="Override a recipe key: stage.args.key=value")]
+NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Use a throw-away call cache")]
+
 
 def score_cmd(
     file: Annotated[Path, typer.Argument(help="JSONL: FActScore's {\"topic\", \"output\"} lines or facttune's "
@@ -22,13 +25,12 @@ def score_cmd(
                                                                  "tables score the responses")],
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: runs/score-<FILE name>)")]
     = None,
-    set_: Annotated[list[str] | None, typer.Option("--set", "-s", help="Override a recipe key: stage.args.key=value")]
-    = None,
+    set_: SetOpt = None,
     k: Annotated[int | None, typer.Option("--k", min=1, help="K of F1@K (default: the reward's k, when it has one)")]
     = None,
     dry_run_: Annotated[bool, typer.Option("--dry-run", help="Count the API calls, tokens and cost; call no API")]
     = False,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Use a throw-away call cache")] = False,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Score existing responses (FActScore's or facttune's JSONL) with a recipe's judge; resumable, cached.
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,10 +40,10 @@ Recipe = create_model(  # type: ignore[call-overload]
 class Resolved:
     """A validated recipe: the model, each stage's spec and validated config."""
 
-    def __init__(self, path: Path, recipe: Recipe) -> None:
+    def __init__(self, path: Path, recipe: Recipe, overrides: Sequence[str] = ()) -> None:
         self.path = path
         self.recipe = recipe
-        self.overrides: list[str] = []  # the --set strings applied on top of the file
+        self.overrides = list(overrides)  # the --set strings applied on top of the file
         self.specs: dict[str, ComponentSpec] = {}
         self.configs: dict[str, BaseModel] = {}
 
@@ -119,12 +120,11 @@ def load_recipe(path: Path | str, overrides: list[str] | None = None,
     path = Path(path)
     raw = load_raw(path)
     apply_overrides(raw, overrides or [], str(path))
-    resolved = resolve_raw(path, raw, require)
-    resolved.overrides = list(overrides or [])
-    return resolved
+    return resolve_raw(path, raw, require, overrides or [])
 
 
-def resolve_raw(path: Path, raw: dict[str, Any], require: tuple[str, ...] = ("data",)) -> Resolved:
+def resolve_raw(path: Path, raw: dict[str, Any], require: tuple[str, ...] = ("data",),
+                overrides: Sequence[str] = ()) -> Resolved:
     """Validate an already-read (and overridden) recipe dict; errors name ``path``. ``facttune
     score`` uses it to run a recipe's scoring tables over given responses."""
     where = str(path)
@@ -142,7 +142,7 @@ def resolve_raw(path: Path, raw: dict[str, Any], require: tuple[str, ...] = ("da
     except ValidationError as err:
         problems += validation_problems(err, "", Recipe, where)
         raise ProblemList(_fix_keys(problems)) from None
-    resolved = Resolved(path, recipe)
+    resolved = Resolved(path, recipe, overrides)
     registry = get_registry()
     # each stage's component (its table, then the evaluate stage's overrides of it)
     tables = [(s, s.name, getattr(recipe, s.name)) for s in STAGES if s.kind is not None]

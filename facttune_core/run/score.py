@@ -114,10 +114,9 @@ def scoring_recipe(recipe: Path, overrides: Sequence[str], input_path: Path, k: 
                           f"{'s' if len(missing) > 1 else ''} (it extracts claims and verifies them)",
                           where=str(recipe))
     try:
-        resolved = resolve_raw(recipe, new)
+        resolved = resolve_raw(recipe, new, overrides=overrides)
     except FacttuneError as err:
         raise _rekey(err, moved) from None
-    resolved.overrides = list(overrides)
     rcfg = resolved.configs.get("reward")
     if k is None and rcfg is not None and "k" in type(rcfg).model_fields:
         rk = getattr(rcfg, "k", None)

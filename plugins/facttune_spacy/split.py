@@ -31,7 +31,6 @@ from .words import (
     CORE,
     FIRSTS,
     NOUN_PREPS,
-    OUTCOME_VERBS,
     RELATIVE,
     SKIP,
     SUBJ,
@@ -40,6 +39,7 @@ from .words import (
     YEARS,
     Fact,
     Topic,
+    came_of,
     conjunct_span,
     conjuncts,
     lifespan_facts,
@@ -81,7 +81,7 @@ class Clauses:
     def about_topic_sentence(self) -> bool:
         """The sentence's main subject is the topic (its name or a pronoun for it)."""
         subj = self.main_subject()
-        return subj is not None and (self.topic.named_by(subj) or subj.i in self.subj_repl)
+        return subj is not None and self.is_topic(subj)
 
     def main_subject(self) -> Any:
         """The subject of the sentence's root verb, or None."""
@@ -125,7 +125,7 @@ class Clauses:
         return "".join(out).strip(" ,")
 
     def noun_text(self, tok: Any) -> str:
-        if self.topic.named_by(tok) or tok.i in self.subj_repl:
+        if self.is_topic(tok):
             return self.topic.name
         group = conjuncts(tok)
         return self.text(conjunct_span(tok, group) if len(group) > 1 else subtree(tok), self.subj_repl)
@@ -145,7 +145,7 @@ class Clauses:
                 return self.noun_text(head), self.is_topic(head), set()
         for c in pred.children:
             if c.dep_ in SUBJ:
-                if self.topic.named_by(c) or c.i in self.subj_repl:
+                if self.is_topic(c):
                     ids = {c.i, *[x.i for x in c.children if x.dep_ in ("compound", "flat")]}
                     return self.topic.name, True, ids
                 ids = subtree(c)
@@ -206,11 +206,10 @@ class Clauses:
         to = [i for i in vg if self.doc[i].dep_ == "aux" and self.doc[i].tag_ == "TO"]
         if not to or any(c.dep_ in SUBJ for c in pred.children):
             return {}
-        head = pred.head
-        if pred.dep_ in ("advcl", "xcomp") and head.lemma_.lower() in OUTCOME_VERBS:
-            pass  # "went on to", "grew up to", "rose to": the infinitive is what came of it
-        elif not (pred.dep_ in ("relcl", "acl") and head.dep_ in ("attr", "appos")
-                  and any((c.dep_ == "amod" and c.lower_ in FIRSTS) or c.tag_ == "JJS" for c in head.children)):
+        head = pred.head  # "went on to", "grew up to", "rose to": the infinitive is what came of it
+        first = pred.dep_ in ("relcl", "acl") and head.dep_ in ("attr", "appos") and any(
+            (c.dep_ == "amod" and c.lower_ in FIRSTS) or c.tag_ == "JJS" for c in head.children)
+        if not (first or came_of(pred)):
             return {}
         return {to[0]: "", pred.i: past(pred)}  # it happened before it could be told
 
@@ -243,8 +242,7 @@ class Clauses:
                 continue
             if c.dep_ in CLAUSE or (c.dep_ in ("ccomp", "xcomp") and c.pos_ in ("VERB", "AUX")
                                     and c.dep_ == "ccomp" and any(x.dep_ in SUBJ for x in c.children)) \
-                    or (c.dep_ == "xcomp" and pred.lemma_.lower() in OUTCOME_VERBS
-                        and any(x.tag_ == "TO" for x in c.children)):  # "went on to become": its own fact
+                    or (c.dep_ == "xcomp" and came_of(c)):  # "went on to become": its own fact
                 subclauses.append(c)
                 continue
             if c.dep_ == "advmod" and c.text.lower() in VOID_ADVERBS:

@@ -42,6 +42,12 @@ stand:stood understand:understood fall:fell forget:forgot hear:heard shine:shone
 seek:sought spread:spread strike:struck swim:swam wear:wore weave:wove bear:bore lay:laid lie:lay""".split())
 
 
+def came_of(tok: Any) -> bool:
+    """A "to"-infinitive that says what came of its verb ("went on to become", "grew up to be")."""
+    return tok.dep_ in ("advcl", "xcomp") and tok.head.lemma_.lower() in OUTCOME_VERBS and any(
+        x.tag_ == "TO" for x in tok.children)
+
+
 def past(tok: Any) -> str:
     """Simple past of a verb from its lemma (rules and a short table of irregular verbs)."""
     lemma = (tok.lemma_ or tok.text).lower()
